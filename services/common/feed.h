@@ -1,0 +1,258 @@
+/* feed: durable event feeds between services: at-least-once on the wire,
+ * exactly-once in effect.
+ *
+ * The producer's outbox (a named LMDB database, keys be64(seq), values the
+ * packed events) is the durable log: a business handler appends to it in the
+ * same write transaction as the business change, so an event exists if and
+ * only if its change committed. A feed_producer_t serves that log on a CURVE
+ * ROUTER: each subscriber (keyed by its routing id) says Subscribe{from_seq,
+ * credit}, and the producer streams FeedBatch messages from the log, never
+ * more entries than the credit the subscriber granted, so nothing queues
+ * without bound. Idle subscribers get a FeedHeartbeat{head_seq} about every
+ * second; subscribers silent for longer than the peer timeout are forgotten.
+ *
+ * A feed_consumer_t connects with a DEALER whose routing id is stable
+ * ("<feed>:<consumer>"), so a restarted consumer takes its place back
+ * (ZMQ_ROUTER_HANDOVER on the producer). It applies each batch (with any
+ * others already waiting: group commit) in ONE store_write transaction that
+ * also stores its cursor (last applied seq), so an event's effect and the
+ * cursor move together: a duplicate (seq <= cursor) is skipped, the next
+ * event (cursor + 1) is applied, and anything after a gap waits for a fresh
+ * Subscribe from cursor + 1. After the commit it sends
+ * Ack{applied_seq, credit = entries consumed (applied or skipped)}.
+ * Silence, a disconnect, a gap or an apply failure all end the same way:
+ * subscribe again from the durable cursor. An apply failure aborts the
+ * whole batch and is retried later; an event is never skipped.
+ *
+ * Only identities with role `service` may subscribe. Known limit: ROUTER
+ * handover works on the routing id alone, which the peer chooses, so
+ * another allow-listed (authenticated) peer that connects with a
+ * subscriber's routing id receives what the producer sends to that id
+ * before its first message is seen (at most the remaining credit); its
+ * first message then drops the subscription.
+ *
+ * Both ends are single-threaded objects driven by their owner's loop: poll
+ * feed_*_socket() for ZMQ_POLLIN and call feed_*_on_readable(), and call
+ * feed_*_tick() about every FEED_TICK_MS. A producer's owner also calls
+ * feed_producer_pump() after each commit that appended to the outbox. In a
+ * server.h loop, feed_*_attach() registers exactly those hooks.
+ *
+ * Ownership: feed_*_new returns an object the caller frees with
+ * feed_*_destroy, which closes its sockets. The zmq context, the store, the
+ * key pairs and the apply argument are borrowed: they must outlive the
+ * object. Payload pointers passed to an apply fn are valid only during the
+ * call. */
+#ifndef PAY_FEED_H
+#define PAY_FEED_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "common.pb-c.h"
+#include "store.h"
+
+/* Defaults; each can be changed through the options structs below. */
+#define FEED_BATCH_MAX_ENTRIES 1024          /* entries per FeedBatch */
+#define FEED_BATCH_MAX_BYTES (1024 * 1024)   /* payload bytes per FeedBatch */
+#define FEED_MAX_PAYLOAD (1024 * 1024)       /* largest single event */
+#define FEED_WINDOW 16384                    /* consumer's credit window */
+#define FEED_MAX_CREDIT (1u << 20)           /* producer caps any grant */
+#define FEED_HEARTBEAT_MS 1000               /* heartbeat / keepalive */
+#define FEED_PEER_TIMEOUT_MS 10000           /* producer forgets after */
+#define FEED_CONSUMER_TIMEOUT_MS 3000        /* consumer re-subscribes after */
+#define FEED_RETRY_MS 1000                   /* after an apply failure */
+#define FEED_MAX_SUBSCRIBERS 64
+#define FEED_TICK_MS 100                     /* how often to call *_tick */
+
+/* ---- Outbox ------------------------------------------------------------ */
+
+/* Appends `payload` to the outbox database `outbox` inside the caller's
+ * write transaction `txn`, under seq = (last key in the database) + 1, and
+ * sets *seq_out (may be NULL). The seq is derived from the database inside
+ * the transaction, never cached, so an aborted (nested) transaction leaves
+ * no gap. Returns 0, MDB_BAD_VALSIZE if len > FEED_MAX_PAYLOAD, or an LMDB
+ * error (MDB_MAP_FULL included, for store_write to grow the map). */
+int feed_outbox_append(MDB_txn *txn, MDB_dbi outbox, const void *payload,
+                       size_t len, uint64_t *seq_out);
+
+/* The last seq in the outbox (0 if empty). Returns 0 or an LMDB error. */
+int feed_outbox_head(MDB_txn *txn, MDB_dbi outbox, uint64_t *head);
+
+/* ---- Producer ---------------------------------------------------------- */
+
+typedef struct feed_producer_t feed_producer_t;
+
+/* Zero fields take the defaults above. */
+typedef struct {
+    uint32_t batch_max_entries;
+    size_t batch_max_bytes;
+    uint32_t max_credit;
+    int heartbeat_ms;
+    int peer_timeout_ms;
+    int sndhwm;                 /* messages queued per subscriber; 0: 64 */
+} feed_producer_opts_t;
+
+typedef struct {
+    uint64_t head_seq;          /* last seq in the outbox at the last pump */
+    uint32_t subscribers;
+    uint64_t batches_sent;
+    uint64_t entries_sent;
+    uint64_t heartbeats_sent;
+    uint64_t refused;           /* requests from non-service identities */
+} feed_producer_stats_t;
+
+/* Binds a CURVE server ROUTER on `endpoint` with `server_keys`, serving the
+ * outbox database `outbox_db_name` of `store` (which must have been opened
+ * with that name). The service's auth_t must already be running in
+ * `zmq_ctx`: only identities with role `service` may subscribe. `opts` may
+ * be NULL. Returns NULL on failure (logged). */
+feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
+                                   const char *outbox_db_name,
+                                   const char *endpoint,
+                                   const auth_keypair_t *server_keys,
+                                   const feed_producer_opts_t *opts);
+
+/* Closes the socket and frees. Accepts NULL; NULLs *self_p. */
+void feed_producer_destroy(feed_producer_t **self_p);
+
+/* The ROUTER, for zmq_poll or server_watch. Do not read from it directly. */
+void *feed_producer_socket(feed_producer_t *self);
+
+/* The endpoint actually bound (ZMQ_LAST_ENDPOINT: "tcp://127.0.0.1:*"
+ * resolves to the port chosen). Valid for the producer's life. */
+const char *feed_producer_endpoint(feed_producer_t *self);
+
+/* Handles every request waiting on the socket (Subscribe resets the
+ * subscriber's next seq and credit; Ack adds credit), then pumps. Bad or
+ * refused requests are logged and dropped. Returns 0, or -1 on a socket
+ * error other than EAGAIN. */
+int feed_producer_on_readable(feed_producer_t *self);
+
+/* Sends what each subscriber has credit for, in batches, from one read
+ * transaction. A subscriber whose queue is full (SNDHWM) waits for the next
+ * pump. Returns 0, or an LMDB error from the read transaction. */
+int feed_producer_pump(feed_producer_t *self);
+
+/* Heartbeats idle subscribers, forgets silent ones, and pumps. */
+int feed_producer_tick(feed_producer_t *self);
+
+void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out);
+
+/* ---- Consumer ---------------------------------------------------------- */
+
+/* Applies one event inside the consumer's write transaction. Returns 0, or
+ * non-zero to abort the whole batch (it is retried later, never skipped).
+ * Returning MDB_MAP_FULL makes store_write grow the map and rerun the batch.
+ * `payload` may be NULL when len is 0; it is valid only during the call. */
+typedef int feed_apply_fn(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
+                          size_t len, void *arg);
+
+/* What one batch did. */
+typedef struct {
+    uint64_t cursor;            /* last applied seq after the batch */
+    uint32_t applied;           /* entries applied (seq == cursor + 1) */
+    uint32_t duplicates;        /* entries skipped (seq <= cursor) */
+    int gap;                    /* 1 if an entry with seq > cursor + 1 stopped it
+                                   (after the last entry applied) */
+    uint64_t max_seq;           /* highest seq seen in the batch */
+    uint64_t failed_seq;        /* the entry whose apply failed, else 0 */
+} feed_batch_result_t;
+
+/* The cursor of feed `feed_name` in database `cursor_dbi` (0 if none yet).
+ * Returns 0 or an LMDB error (MDB_CORRUPTED for a value that is not 8
+ * bytes). */
+int feed_cursor_read(MDB_txn *txn, MDB_dbi cursor_dbi, const char *feed_name,
+                     uint64_t *cursor);
+
+/* The consumer's apply step without sockets: in ONE store_write
+ * transaction, skips duplicates, applies seq == cursor + 1 through `apply`,
+ * stops at a gap, and stores the new cursor. Returns 0 once committed (res
+ * filled), or the apply fn's or LMDB's error with nothing written
+ * (res->failed_seq names the failing entry). */
+int feed_batch_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
+                     const Pay__FeedBatch *batch, feed_apply_fn *apply,
+                     void *arg, feed_batch_result_t *res);
+
+/* The same for `n` batches in the order received, in ONE transaction (the
+ * consumer's group commit). A gap ends its own batch only; res->gap says
+ * whether a gap came after the last event applied. */
+int feed_batches_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
+                       const Pay__FeedBatch *const *batches, size_t n,
+                       feed_apply_fn *apply, void *arg, feed_batch_result_t *res);
+
+typedef struct feed_consumer_t feed_consumer_t;
+
+/* Zero fields take the defaults above. */
+typedef struct {
+    const char *name;           /* this consumer, for the routing id and logs;
+                                   NULL: the first 8 characters of its key */
+    uint32_t window;            /* credit granted by Subscribe */
+    int heartbeat_ms;           /* keepalive Ack when otherwise silent */
+    int timeout_ms;             /* silence before re-subscribing */
+    int retry_ms;               /* wait after an apply failure */
+} feed_consumer_opts_t;
+
+typedef struct {
+    uint64_t cursor;            /* last applied seq (durable) */
+    uint64_t head_seq;          /* highest head the producer reported */
+    uint64_t lag;               /* head_seq - cursor, or 0 */
+    uint64_t batches;           /* batches committed */
+    uint64_t applied;
+    uint64_t duplicates;
+    uint64_t gaps;
+    uint64_t apply_failures;
+    uint64_t subscribes;
+    uint64_t reconnects;
+} feed_consumer_stats_t;
+
+/* Connects a CURVE client DEALER (keys `client_keys`, server key
+ * `server_public_z85`) to `endpoint`, reads the cursor for `feed_name` from
+ * database `cursor_db_name` of `store`, and subscribes from cursor + 1.
+ * `apply` is called for each new event with `arg`. `opts` may be NULL.
+ * Returns NULL on failure (logged). */
+feed_consumer_t *feed_consumer_new(void *zmq_ctx, store_t *store,
+                                   const char *cursor_db_name,
+                                   const char *feed_name, const char *endpoint,
+                                   const auth_keypair_t *client_keys,
+                                   const char *server_public_z85,
+                                   feed_apply_fn *apply, void *arg,
+                                   const feed_consumer_opts_t *opts);
+
+/* Closes the sockets and frees. Accepts NULL; NULLs *self_p. */
+void feed_consumer_destroy(feed_consumer_t **self_p);
+
+/* The DEALER, for zmq_poll or server_watch. It stays the same socket for
+ * the consumer's life (a reconnect reuses it). */
+void *feed_consumer_socket(feed_consumer_t *self);
+
+/* Handles every message waiting (applying batches, noting heartbeats).
+ * Returns 0, or -1 on a socket error other than EAGAIN. An apply failure
+ * is not an error here: it is logged and retried after retry_ms. */
+int feed_consumer_on_readable(feed_consumer_t *self);
+
+/* Watches connection events, re-subscribes after silence or a disconnect
+ * (reconnecting after repeated silence), and sends keepalives. */
+int feed_consumer_tick(feed_consumer_t *self);
+
+/* The last applied seq (durable). */
+uint64_t feed_consumer_cursor(feed_consumer_t *self);
+
+void feed_consumer_stats(feed_consumer_t *self, feed_consumer_stats_t *out);
+
+/* ---- In a server loop (server.h) ----------------------------------------- */
+
+typedef struct server_t server_t;
+
+/* Registers the producer with `server`: watch its socket, tick every
+ * FEED_TICK_MS, and pump after each committed batch of API requests (the
+ * batch that appended to the outbox). Returns 0 or -1 (hook table full). */
+int feed_producer_attach(feed_producer_t *self, server_t *server);
+
+/* Registers the consumer with `server`: watch its socket and tick every
+ * FEED_TICK_MS. Its batches run in their own store_write transactions
+ * between the server's batches. Returns 0 or -1. */
+int feed_consumer_attach(feed_consumer_t *self, server_t *server);
+
+#endif

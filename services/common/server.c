@@ -1,0 +1,927 @@
+/* server: the API loop with group commit. See server.h for the contract.
+ *
+ * A batch is an array of calls, reused from batch to batch. Each call keeps
+ * the routing envelope as bytes, the payload frame (zero-copy, and the
+ * carrier of the ZAP User-Id), the decoded request and a growable reply
+ * buffer. The store_write body resets every reply before it runs, because
+ * store_write reruns it after MDB_MAP_FULL.
+ *
+ * Replay records: key = caller name, NUL, request_id; value = 8-byte
+ * big-endian unix milliseconds when stored, 16-byte BLAKE2b of the request
+ * frame, then the packed reply. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define S_HASH_LEN 16
+#define S_VAL_HDR (8 + S_HASH_LEN)
+#define S_MAX_ENVELOPE 4          /* frames kept between routing id and payload */
+#define S_ENV_FRAME_MAX 255
+#define S_KEY_MAX (AUTH_NAME_LEN + 1 + SERVER_REQUEST_ID_MAX)
+#define S_SHRINK_REPLY (64 * 1024)    /* bigger reply buffers are not kept */
+
+typedef enum {
+    CALL_READY = 0,   /* decoded, waiting for the transaction */
+    CALL_ANSWERED,    /* reply prepared (malformed, conflict, replay, done) */
+} s_state_t;
+
+typedef enum {
+    OUT_NONE = 0,
+    OUT_KEPT,         /* handler returned 0; writes kept */
+    OUT_ROLLED_BACK,  /* handler failed, or its commit did */
+    OUT_REPLAYED,
+    OUT_CONFLICT,
+} s_outcome_t;
+
+struct server_call_t {
+    server_t *server;
+    /* routing envelope: frame 0 is the routing id */
+    uint8_t env[S_MAX_ENVELOPE + 1][S_ENV_FRAME_MAX];
+    size_t env_len[S_MAX_ENVELOPE + 1];
+    int n_env;
+    zmq_msg_t payload;
+    int has_payload;
+    ProtobufCMessage *req;
+    const char *request_id;   /* points into req */
+    auth_identity_t who;
+    s_state_t state;
+    s_outcome_t outcome;
+    int readonly;
+    int in_handler;
+    uint8_t hash[S_HASH_LEN];
+    uint8_t *reply;
+    size_t reply_len, reply_cap;
+};
+
+typedef struct {
+    void *socket;
+    server_fn *fn;
+    void *arg;
+} s_watch_t;
+
+typedef struct {
+    int interval_ms;
+    int64_t due_ms;
+    server_fn *fn;
+    void *arg;
+} s_timer_t;
+
+typedef struct {
+    server_fn *fn;
+    void *arg;
+} s_hook_t;
+
+struct server_t {
+    void *ctx;
+    store_t *store;
+    MDB_dbi req_dbi;
+    server_config_t cfg;
+    void *router;
+    char endpoint[256];
+    int wake[2];             /* self-pipe: server_stop and signals write here */
+    atomic_int stop;
+    server_call_t *calls;
+    int n_calls;
+    s_watch_t watches[SERVER_MAX_WATCHES];
+    int n_watches;
+    s_timer_t timers[SERVER_MAX_TIMERS];
+    int n_timers;
+    s_hook_t hooks[SERVER_MAX_HOOKS];
+    int n_hooks;
+    const ProtobufCFieldDescriptor *req_id_field;
+    pthread_mutex_t stats_lock;
+    server_stats_t stats;
+};
+
+/* ---- signals ------------------------------------------------------------ */
+
+/* One signal-handling server per process: the handler writes to its pipe. */
+static volatile sig_atomic_t s_signalled = 0;
+static volatile sig_atomic_t s_signal_fd = -1;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    s_signalled = 1;
+    int fd = s_signal_fd;
+    if (fd >= 0) {
+        ssize_t n = write(fd, "s", 1);
+        (void)n;
+    }
+    errno = saved;
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t s_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int s_stopping(server_t *self)
+{
+    return atomic_load(&self->stop) || (!self->cfg.no_signals && s_signalled);
+}
+
+static int s_reply_reserve(server_call_t *call, size_t len)
+{
+    if (len <= call->reply_cap)
+        return 0;
+    size_t cap = call->reply_cap ? call->reply_cap : 256;
+    while (cap < len)
+        cap *= 2;
+    uint8_t *p = realloc(call->reply, cap);
+    if (!p)
+        return -1;
+    call->reply = p;
+    call->reply_cap = cap;
+    return 0;
+}
+
+static int s_reply_bytes(server_call_t *call, const void *data, size_t len)
+{
+    if (s_reply_reserve(call, len ? len : 1) != 0)
+        return -1;
+    if (len)
+        memcpy(call->reply, data, len);
+    call->reply_len = len;
+    return 0;
+}
+
+/* An error answer; falls back to an empty reply if even that cannot pack. */
+static void s_reply_error(server_call_t *call, Pay__Status status, const char *message)
+{
+    zmq_msg_t m;
+    if (codec_error_reply(&m, call->request_id, status, message) == 0)
+        s_reply_bytes(call, zmq_msg_data(&m), zmq_msg_size(&m));
+    else
+        call->reply_len = 0;
+    zmq_msg_close(&m);
+}
+
+/* Appends field 1 (request_id) as a length-delimited string: when decoding
+ * a proto2 message the last occurrence of a singular field wins. */
+static int s_append_request_id(server_call_t *call)
+{
+    size_t idlen = strlen(call->request_id);
+    uint8_t head[1 + 10];
+    size_t h = 0;
+    head[h++] = (1 << 3) | 2;
+    for (size_t v = idlen;; v >>= 7) {
+        head[h++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    if (s_reply_reserve(call, call->reply_len + h + idlen) != 0)
+        return -1;
+    memcpy(call->reply + call->reply_len, head, h);
+    memcpy(call->reply + call->reply_len + h, call->request_id, idlen);
+    call->reply_len += h + idlen;
+    return 0;
+}
+
+static const char *s_string_field(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    const char *s;
+    memcpy(&s, (const char *)m + f->offset, sizeof s);
+    return s;
+}
+
+static size_t s_replay_key(const server_call_t *call, uint8_t key[S_KEY_MAX])
+{
+    size_t nlen = strlen(call->who.name), ilen = strlen(call->request_id);
+    memcpy(key, call->who.name, nlen);
+    key[nlen] = 0;
+    memcpy(key + nlen + 1, call->request_id, ilen);
+    return nlen + 1 + ilen;
+}
+
+/* ---- handler API -------------------------------------------------------- */
+
+int server_reply(server_call_t *call, const ProtobufCMessage *reply)
+{
+    server_t *self = call->server;
+    if (!call->in_handler || !reply)
+        return -1;
+    if (reply->descriptor != self->cfg.reply_desc
+        && reply->descriptor != &pay__reply_header__descriptor) {
+        log_error("server.reply", "handler replied with a %s, not a %s",
+                  reply->descriptor->name, self->cfg.reply_desc->name);
+        return -1;
+    }
+    if (!protobuf_c_message_check(reply)) {
+        log_error("server.reply", "handler replied with an incomplete %s",
+                  reply->descriptor->name);
+        return -1;
+    }
+    size_t len = protobuf_c_message_get_packed_size(reply);
+    if (len > (size_t)self->cfg.max_frame - SERVER_REQUEST_ID_MAX - 16) {
+        log_error("server.reply", "reply of %zu bytes exceeds the frame limit", len);
+        return -1;
+    }
+    if (s_reply_reserve(call, len ? len : 1) != 0)
+        return -1;
+    protobuf_c_message_pack(reply, call->reply);
+    call->reply_len = len;
+    const char *rid = s_string_field(
+        reply, protobuf_c_message_descriptor_get_field(reply->descriptor, 1));
+    if (!rid || strcmp(rid, call->request_id) != 0)
+        return s_append_request_id(call);
+    return 0;
+}
+
+int server_reply_status(server_call_t *call, Pay__Status status, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    Pay__ReplyHeader h = PAY__REPLY_HEADER__INIT;
+    h.request_id = (char *)call->request_id;
+    h.has_status = 1;
+    h.status = status;
+    h.message = text;
+    return server_reply(call, &h.base);
+}
+
+void server_call_readonly(server_call_t *call)
+{
+    call->readonly = 1;
+}
+
+server_t *server_call_server(server_call_t *call)
+{
+    return call->server;
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+static int s_setopt_int(void *sock, int opt, int v)
+{
+    return zmq_setsockopt(sock, opt, &v, sizeof v);
+}
+
+server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg)
+{
+    server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->wake[0] = self->wake[1] = -1;
+    pthread_mutex_init(&self->stats_lock, NULL);
+    if (!zmq_ctx || !store || !cfg || !cfg->endpoint || !cfg->request_desc
+        || !cfg->reply_desc || !cfg->handler) {
+        log_error("server.config", "context, store, endpoint, descriptors and handler "
+                                   "are required");
+        goto fail;
+    }
+    self->ctx = zmq_ctx;
+    self->store = store;
+    self->cfg = *cfg;
+    server_config_t *c = &self->cfg;
+    if (c->max_batch <= 0)
+        c->max_batch = SERVER_MAX_BATCH;
+    if (c->max_batch_ms <= 0)
+        c->max_batch_ms = SERVER_BATCH_MS;
+    if (c->max_frame <= 0)
+        c->max_frame = CODEC_MAX_FRAME;
+    if (c->max_frame < 1024)
+        c->max_frame = 1024;
+    if (c->heartbeat_ms <= 0)
+        c->heartbeat_ms = 1000;
+    if (c->heartbeat_timeout_ms <= 0)
+        c->heartbeat_timeout_ms = 3 * c->heartbeat_ms;
+    if (c->linger_ms == 0)
+        c->linger_ms = 1000;
+    else if (c->linger_ms < 0)
+        c->linger_ms = 0;
+    c->endpoint = NULL;   /* borrowed; only needed here */
+
+    self->req_id_field = protobuf_c_message_descriptor_get_field(cfg->request_desc, 1);
+    if (!self->req_id_field || self->req_id_field->type != PROTOBUF_C_TYPE_STRING
+        || self->req_id_field->label == PROTOBUF_C_LABEL_REPEATED) {
+        log_error("server.config", "%s: field 1 must be the string request_id",
+                  cfg->request_desc->name);
+        goto fail;
+    }
+    const ProtobufCFieldDescriptor *rf = protobuf_c_message_descriptor_get_field(cfg->reply_desc, 1);
+    const ProtobufCFieldDescriptor *sf = protobuf_c_message_descriptor_get_field(cfg->reply_desc, 2);
+    if (!rf || rf->type != PROTOBUF_C_TYPE_STRING || !sf || sf->type != PROTOBUF_C_TYPE_ENUM) {
+        log_error("server.config", "%s must start with the ReplyHeader fields",
+                  cfg->reply_desc->name);
+        goto fail;
+    }
+    self->req_dbi = store_dbi(store, SERVER_REQUESTS_DB);
+    if (self->req_dbi == (MDB_dbi)-1) {
+        log_error("server.config", "the store has no \"%s\" database", SERVER_REQUESTS_DB);
+        goto fail;
+    }
+    if (!cfg->insecure_plaintext && (!cfg->keys || !cfg->auth)) {
+        log_error("server.config", "CURVE needs the server keys and a running auth_t");
+        goto fail;
+    }
+    if (sodium_init() < 0)
+        goto fail;
+
+    self->calls = calloc((size_t)c->max_batch, sizeof *self->calls);
+    if (!self->calls)
+        goto fail;
+    for (int i = 0; i < c->max_batch; i++)
+        self->calls[i].server = self;
+
+    if (pipe(self->wake) != 0) {
+        self->wake[0] = self->wake[1] = -1;
+        goto fail;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl(self->wake[i], F_SETFD, FD_CLOEXEC);
+    }
+
+    self->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (!self->router)
+        goto fail;
+    if (cfg->insecure_plaintext) {
+        int64_t maxmsg = c->max_frame;
+        zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        log_warn("server.plaintext", "API socket without CURVE (test setting)");
+    } else if (auth_curve_server(self->router, cfg->keys, c->max_frame) != 0) {
+        goto fail;
+    }
+    if (s_setopt_int(self->router, ZMQ_ROUTER_HANDOVER, 1) != 0
+        || s_setopt_int(self->router, ZMQ_HEARTBEAT_IVL, c->heartbeat_ms) != 0
+        || s_setopt_int(self->router, ZMQ_HEARTBEAT_TIMEOUT, c->heartbeat_timeout_ms) != 0
+        || s_setopt_int(self->router, ZMQ_HEARTBEAT_TTL, c->heartbeat_timeout_ms) != 0
+        || s_setopt_int(self->router, ZMQ_LINGER, c->linger_ms) != 0
+        || s_setopt_int(self->router, ZMQ_SNDHWM, 10000) != 0
+        || s_setopt_int(self->router, ZMQ_RCVHWM, 10000) != 0) {
+        log_error("server.socket", "setsockopt: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (zmq_bind(self->router, cfg->endpoint) != 0) {
+        log_error("server.bind", "cannot bind %s: %s", cfg->endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    size_t elen = sizeof self->endpoint;
+    if (zmq_getsockopt(self->router, ZMQ_LAST_ENDPOINT, self->endpoint, &elen) != 0)
+        snprintf(self->endpoint, sizeof self->endpoint, "%s", cfg->endpoint);
+    log_info("server.start", "listening on %s (%s, batch %d / %d ms)", self->endpoint,
+             cfg->insecure_plaintext ? "plaintext" : "CURVE", c->max_batch, c->max_batch_ms);
+    return self;
+fail:
+    server_destroy(&self);
+    return NULL;
+}
+
+void server_destroy(server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    server_t *self = *self_p;
+    if (self->router)
+        zmq_close(self->router);
+    if (self->calls) {
+        for (int i = 0; i < self->cfg.max_batch; i++) {
+            server_call_t *c = &self->calls[i];
+            if (c->has_payload)
+                zmq_msg_close(&c->payload);
+            codec_free(&c->req);
+            free(c->reply);
+        }
+        free(self->calls);
+    }
+    if (s_signal_fd == self->wake[1])
+        s_signal_fd = -1;
+    for (int i = 0; i < 2; i++)
+        if (self->wake[i] >= 0)
+            close(self->wake[i]);
+    pthread_mutex_destroy(&self->stats_lock);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *server_endpoint(server_t *self)
+{
+    return self->endpoint;
+}
+
+int server_watch(server_t *self, void *socket, server_fn *fn, void *arg)
+{
+    if (!socket || !fn || self->n_watches >= SERVER_MAX_WATCHES)
+        return -1;
+    self->watches[self->n_watches++] = (s_watch_t){socket, fn, arg};
+    return 0;
+}
+
+int server_every(server_t *self, int interval_ms, server_fn *fn, void *arg)
+{
+    if (interval_ms <= 0 || !fn || self->n_timers >= SERVER_MAX_TIMERS)
+        return -1;
+    self->timers[self->n_timers++] =
+        (s_timer_t){interval_ms, s_now_ms() + interval_ms, fn, arg};
+    return 0;
+}
+
+int server_after_commit(server_t *self, server_fn *fn, void *arg)
+{
+    if (!fn || self->n_hooks >= SERVER_MAX_HOOKS)
+        return -1;
+    self->hooks[self->n_hooks++] = (s_hook_t){fn, arg};
+    return 0;
+}
+
+void server_stop(server_t *self)
+{
+    atomic_store(&self->stop, 1);
+    if (self->wake[1] >= 0) {
+        ssize_t n = write(self->wake[1], "x", 1);
+        (void)n;
+    }
+}
+
+void server_stats(server_t *self, server_stats_t *out)
+{
+    pthread_mutex_lock(&self->stats_lock);
+    *out = self->stats;
+    pthread_mutex_unlock(&self->stats_lock);
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void s_call_reset(server_call_t *c)
+{
+    if (c->has_payload)
+        zmq_msg_close(&c->payload);
+    c->has_payload = 0;
+    codec_free(&c->req);
+    c->request_id = NULL;
+    c->n_env = 0;
+    c->state = CALL_READY;
+    c->outcome = OUT_NONE;
+    c->readonly = 0;
+    c->in_handler = 0;
+    c->reply_len = 0;
+    memset(&c->who, 0, sizeof c->who);
+    if (c->reply_cap > S_SHRINK_REPLY) {
+        free(c->reply);
+        c->reply = NULL;
+        c->reply_cap = 0;
+    }
+}
+
+/* Reads one whole message from the ROUTER without blocking. Returns 1 with
+ * the call filled (state READY, or ANSWERED with an error reply), 0 if
+ * nothing is waiting, -1 on a socket error. A message whose envelope
+ * cannot be kept is dropped whole (returns 1 with n_env == 0). */
+static int s_recv_call(server_t *self, server_call_t *c)
+{
+    int more = 1, nframes = 0, oversized_env = 0;
+    s_call_reset(c);
+    zmq_msg_init(&c->payload);
+    c->has_payload = 1;
+    while (more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, self->router, nframes == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            int err = errno;
+            zmq_msg_close(&part);
+            if (nframes == 0 && err == EAGAIN)
+                return 0;
+            errno = err;
+            return -1;
+        }
+        more = zmq_msg_more(&part);
+        nframes++;
+        if (!more) {
+            zmq_msg_move(&c->payload, &part);
+        } else if (c->n_env <= S_MAX_ENVELOPE && zmq_msg_size(&part) <= S_ENV_FRAME_MAX) {
+            memcpy(c->env[c->n_env], zmq_msg_data(&part), zmq_msg_size(&part));
+            c->env_len[c->n_env++] = zmq_msg_size(&part);
+        } else {
+            oversized_env = 1;
+        }
+        zmq_msg_close(&part);
+    }
+    c->state = CALL_ANSWERED;
+    if (nframes < 2 || c->n_env == 0)
+        return 1;   /* no routing id: nothing to answer */
+    if (oversized_env) {
+        c->n_env = 1;   /* answer the routing id alone */
+        s_reply_error(c, PAY__STATUS__MALFORMED_REQUEST, "too many envelope frames");
+        return 1;
+    }
+    c->state = CALL_READY;
+    return 1;
+}
+
+/* Decodes and checks a READY call; on refusal it becomes ANSWERED. */
+static void s_decode_call(server_t *self, server_call_t *c)
+{
+    char err[CODEC_ERR_LEN];
+    const char *why = NULL;
+    size_t len = zmq_msg_size(&c->payload);
+    if (!self->cfg.insecure_plaintext) {
+        if (auth_identity_from_msg(&c->payload, &c->who) != 0) {
+            /* Cannot happen behind our ZAP handler; refuse rather than guess. */
+            s_reply_error(c, PAY__STATUS__PERMISSION_DENIED, "no caller identity");
+            c->state = CALL_ANSWERED;
+            return;
+        }
+    }
+    if (len > (size_t)self->cfg.max_frame) {
+        snprintf(err, sizeof err, "frame of %zu bytes exceeds %ld", len, self->cfg.max_frame);
+        why = err;
+    } else {
+        c->req = codec_unpack(self->cfg.request_desc, zmq_msg_data(&c->payload), len,
+                              self->cfg.max_decode_bytes, err);
+        if (!c->req)
+            why = err;
+    }
+    if (!why) {
+        const char *rid = s_string_field(c->req, self->req_id_field);
+        size_t rlen = rid ? strlen(rid) : 0;
+        if (rlen == 0)
+            why = "missing request_id";
+        else if (rlen > SERVER_REQUEST_ID_MAX)
+            why = "request_id longer than 128 bytes";
+        else
+            c->request_id = rid;
+    }
+    if (why) {
+        /* The request_id is echoed only once it is known to be sane. */
+        c->request_id = NULL;
+        s_reply_error(c, PAY__STATUS__MALFORMED_REQUEST, why);
+        c->state = CALL_ANSWERED;
+        return;
+    }
+    crypto_generichash(c->hash, S_HASH_LEN, zmq_msg_data(&c->payload), len, NULL, 0);
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+typedef struct {
+    server_t *self;
+    int n;
+    int runs;
+} s_batch_t;
+
+/* Runs one READY call in a nested transaction of `txn`. Returns 0, or an
+ * error that must abort the whole batch (MDB_MAP_FULL included). */
+static int s_run_call(server_t *self, server_call_t *c, MDB_txn *txn)
+{
+    uint8_t key[S_KEY_MAX];
+    MDB_val k = {s_replay_key(c, key), key}, v;
+    int rc = mdb_get(txn, self->req_dbi, &k, &v);
+    if (rc == 0) {
+        if (v.mv_size >= S_VAL_HDR
+            && memcmp((uint8_t *)v.mv_data + 8, c->hash, S_HASH_LEN) == 0) {
+            if (s_reply_bytes(c, (uint8_t *)v.mv_data + S_VAL_HDR, v.mv_size - S_VAL_HDR) != 0)
+                return ENOMEM;
+            c->outcome = OUT_REPLAYED;
+        } else {
+            s_reply_error(c, PAY__STATUS__DUPLICATE_CONFLICT,
+                          "request_id already used for a different request");
+            c->outcome = OUT_CONFLICT;
+        }
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
+
+    MDB_txn *child = NULL;
+    rc = mdb_txn_begin(store_env(self->store), txn, 0, &child);
+    if (rc != 0)
+        return rc;
+    c->in_handler = 1;
+    int hrc = self->cfg.handler(self->cfg.svc, c, &c->who, c->req, c->request_id, child);
+    c->in_handler = 0;
+    if (hrc == MDB_MAP_FULL) {
+        mdb_txn_abort(child);
+        return MDB_MAP_FULL;
+    }
+    if (hrc != 0) {
+        mdb_txn_abort(child);
+        c->outcome = OUT_ROLLED_BACK;
+        if (c->reply_len == 0)
+            s_reply_error(c, PAY__STATUS__INTERNAL, "request failed; nothing was changed");
+        return 0;
+    }
+    if (c->reply_len == 0)
+        s_reply_error(c, PAY__STATUS__OK, NULL);
+    if (!c->readonly) {
+        MDB_val val = {S_VAL_HDR + c->reply_len, NULL};
+        rc = mdb_put(child, self->req_dbi, &k, &val, MDB_RESERVE);
+        if (rc == 0) {
+            store_be64_put(val.mv_data, s_unix_ms());
+            memcpy((uint8_t *)val.mv_data + 8, c->hash, S_HASH_LEN);
+            memcpy((uint8_t *)val.mv_data + S_VAL_HDR, c->reply, c->reply_len);
+        }
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit(child);   /* frees child even on failure */
+    else
+        mdb_txn_abort(child);
+    if (rc == MDB_MAP_FULL)
+        return rc;
+    if (rc != 0) {
+        log_error("server.txn", "request %s: %s", c->request_id, mdb_strerror(rc));
+        s_reply_error(c, PAY__STATUS__INTERNAL, "storage error; nothing was changed");
+        c->outcome = OUT_ROLLED_BACK;
+        return 0;
+    }
+    c->outcome = OUT_KEPT;
+    return 0;
+}
+
+static int s_batch_body(MDB_txn *txn, void *arg)
+{
+    s_batch_t *b = arg;
+    server_t *self = b->self;
+    b->runs++;
+    for (int i = 0; i < b->n; i++) {
+        server_call_t *c = &self->calls[i];
+        if (c->state == CALL_READY) {
+            c->reply_len = 0;
+            c->outcome = OUT_NONE;
+            c->readonly = 0;
+        }
+    }
+    for (int i = 0; i < b->n; i++) {
+        server_call_t *c = &self->calls[i];
+        if (c->state != CALL_READY)
+            continue;
+        int rc = s_run_call(self, c, txn);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int s_send_reply(server_t *self, server_call_t *c)
+{
+    if (c->n_env == 0)
+        return 0;
+    for (int i = 0; i < c->n_env; i++)
+        if (zmq_send(self->router, c->env[i], c->env_len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            return -1;
+    if (zmq_send(self->router, c->reply ? (void *)c->reply : (void *)"", c->reply_len,
+                 ZMQ_DONTWAIT) < 0)
+        return -1;
+    return 0;
+}
+
+/* Drains, decodes, commits and answers one batch. Returns the number of
+ * requests taken, or -1 on a socket error. */
+static int s_batch(server_t *self)
+{
+    int n = 0, ready = 0, rc;
+    int64_t t0 = s_now_us(), limit = (int64_t)self->cfg.max_batch_ms * 1000;
+    while (n < self->cfg.max_batch) {
+        if (n > 0 && s_now_us() - t0 >= limit)
+            break;
+        rc = s_recv_call(self, &self->calls[n]);
+        if (rc < 0) {
+            if (n == 0)
+                return -1;
+            break;
+        }
+        if (rc == 0)
+            break;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+
+    uint64_t malformed = 0;
+    for (int i = 0; i < n; i++) {
+        server_call_t *c = &self->calls[i];
+        if (c->state == CALL_READY)
+            s_decode_call(self, c);
+        if (c->state == CALL_READY)
+            ready++;
+        else
+            malformed++;
+    }
+
+    s_batch_t b = {self, n, 0};
+    int committed = 0;
+    if (ready > 0) {
+        rc = store_write(self->store, s_batch_body, &b);
+        if (rc == 0) {
+            committed = 1;
+        } else {
+            log_error("server.commit", "batch of %d requests not committed: %s", ready,
+                      mdb_strerror(rc));
+            for (int i = 0; i < n; i++) {
+                server_call_t *c = &self->calls[i];
+                if (c->state == CALL_READY) {
+                    s_reply_error(c, PAY__STATUS__INTERNAL,
+                                  "storage error; nothing was changed");
+                    c->outcome = OUT_NONE;
+                }
+            }
+        }
+    }
+
+    /* Counters first, so that a client holding its reply sees them. */
+    pthread_mutex_lock(&self->stats_lock);
+    server_stats_t *s = &self->stats;
+    s->requests += (uint64_t)n;
+    s->malformed += malformed;
+    if (ready > 0) {
+        s->batches++;
+        if ((uint64_t)ready > s->max_batch)
+            s->max_batch = (uint64_t)ready;
+        if (b.runs > 1)
+            s->map_retries += (uint64_t)(b.runs - 1);
+        if (committed) {
+            s->commits++;
+        } else {
+            s->errors++;
+        }
+        for (int i = 0; committed && i < n; i++) {
+            switch (self->calls[i].outcome) {
+            case OUT_KEPT: s->handled++; break;
+            case OUT_ROLLED_BACK: s->handled++; s->rolled_back++; break;
+            case OUT_REPLAYED: s->replays++; break;
+            case OUT_CONFLICT: s->conflicts++; break;
+            default: break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&self->stats_lock);
+
+    uint64_t send_errors = 0;
+    for (int i = 0; i < n; i++)
+        if (s_send_reply(self, &self->calls[i]) != 0)
+            send_errors++;
+    if (send_errors) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.errors += send_errors;
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+
+    for (int i = 0; i < n; i++)
+        s_call_reset(&self->calls[i]);
+
+    if (committed)
+        for (int i = 0; i < self->n_hooks; i++)
+            if (self->hooks[i].fn(self->hooks[i].arg) != 0) {
+                log_warn("server.hook", "after-commit hook %d failed", i);
+                pthread_mutex_lock(&self->stats_lock);
+                self->stats.errors++;
+                pthread_mutex_unlock(&self->stats_lock);
+            }
+    return n;
+}
+
+/* While stopping: answer what is already queued with UNAVAILABLE, so that
+ * clients retry elsewhere at once instead of waiting out their timeout. */
+static void s_refuse_pending(server_t *self)
+{
+    server_call_t *c = &self->calls[0];
+    for (int i = 0; i < 100 * self->cfg.max_batch; i++) {
+        int rc = s_recv_call(self, c);
+        if (rc <= 0)
+            break;
+        if (c->state == CALL_READY) {
+            char err[CODEC_ERR_LEN];
+            c->req = codec_unpack(self->cfg.request_desc, zmq_msg_data(&c->payload),
+                                  zmq_msg_size(&c->payload), self->cfg.max_decode_bytes, err);
+            const char *rid = c->req ? s_string_field(c->req, self->req_id_field) : NULL;
+            c->request_id = rid && strlen(rid) <= SERVER_REQUEST_ID_MAX ? rid : NULL;
+            s_reply_error(c, PAY__STATUS__UNAVAILABLE, "shutting down; retry");
+        }
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.unavailable++;
+        self->stats.requests++;
+        pthread_mutex_unlock(&self->stats_lock);
+        s_send_reply(self, c);
+        s_call_reset(c);
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static long s_timeout(server_t *self)
+{
+    if (self->n_timers == 0)
+        return -1;
+    int64_t now = s_now_ms(), next = INT64_MAX;
+    for (int i = 0; i < self->n_timers; i++)
+        if (self->timers[i].due_ms < next)
+            next = self->timers[i].due_ms;
+    return next <= now ? 0 : (long)(next - now);
+}
+
+static void s_run_timers(server_t *self)
+{
+    int64_t now = s_now_ms();
+    for (int i = 0; i < self->n_timers; i++) {
+        s_timer_t *t = &self->timers[i];
+        if (t->due_ms > now)
+            continue;
+        /* Schedule from now: a slow loop skips ticks rather than bunching. */
+        t->due_ms = now + t->interval_ms;
+        if (t->fn(t->arg) != 0)
+            log_warn("server.timer", "timer %d failed", i);
+    }
+}
+
+int server_run(server_t *self)
+{
+    struct sigaction sa, old_term, old_int;
+    int rc = 0;
+    if (!self->cfg.no_signals) {
+        s_signalled = 0;
+        s_signal_fd = self->wake[1];
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;   /* no SA_RESTART: interrupt zmq_poll */
+        sigaction(SIGTERM, &sa, &old_term);
+        sigaction(SIGINT, &sa, &old_int);
+    }
+
+    zmq_pollitem_t items[2 + SERVER_MAX_WATCHES];
+    int n_items = 2 + self->n_watches;
+    items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
+    items[1] = (zmq_pollitem_t){NULL, self->wake[0], ZMQ_POLLIN, 0};
+    for (int i = 0; i < self->n_watches; i++)
+        items[2 + i] = (zmq_pollitem_t){self->watches[i].socket, 0, ZMQ_POLLIN, 0};
+
+    while (!s_stopping(self)) {
+        int prc = zmq_poll(items, n_items, s_timeout(self));
+        if (prc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("server.poll", "zmq_poll: %s", zmq_strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            char buf[64];
+            while (read(self->wake[0], buf, sizeof buf) > 0) {
+            }
+        }
+        if (s_stopping(self))
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            if (s_batch(self) < 0 && errno == ETERM) {
+                rc = -1;
+                break;
+            }
+        }
+        for (int i = 0; i < self->n_watches; i++)
+            if (items[2 + i].revents & ZMQ_POLLIN)
+                if (self->watches[i].fn(self->watches[i].arg) != 0)
+                    log_warn("server.watch", "watch %d failed", i);
+        s_run_timers(self);
+    }
+
+    if (rc == 0) {
+        s_refuse_pending(self);
+        server_stats_t st;
+        server_stats(self, &st);
+        log_info("server.stop", "stopped: %llu requests in %llu commits",
+                 (unsigned long long)st.requests, (unsigned long long)st.commits);
+    }
+    if (!self->cfg.no_signals) {
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGINT, &old_int, NULL);
+        s_signal_fd = -1;
+    }
+    return rc;
+}

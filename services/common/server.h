@@ -1,0 +1,168 @@
+/* server: a service's API loop: one CURVE ROUTER, group commit, and
+ * idempotent replies.
+ *
+ * The loop polls the ROUTER (plus any sockets and timers the service adds).
+ * When requests are ready it drains them without blocking (at most
+ * max_batch, for at most max_batch_ms), decodes each one (a bad frame gets a
+ * MALFORMED_REQUEST reply at once), then runs ALL the good ones in ONE
+ * store_write transaction, each in its own NESTED transaction: a handler
+ * that fails has its writes rolled back while its batch-mates keep theirs.
+ * One commit, one fsync; only after the commit succeeds are the replies sent
+ * (if it fails, every request of the batch gets INTERNAL and nothing
+ * changed). Durability is that of one request per commit; the cost of the
+ * fsync is shared by the whole batch.
+ *
+ * Idempotency: the answer to every request whose handler kept its writes is
+ * stored, in the same nested transaction, in the database
+ * SERVER_REQUESTS_DB (which the service must name in store_open), keyed by
+ * (caller name, request_id), together with a hash of the request frame. A
+ * request that comes again with the same id gets the stored first answer
+ * byte for byte, and the handler is not called; the same id with different
+ * bytes gets DUPLICATE_CONFLICT. That is what makes the client's blind
+ * resend (client.h) safe.
+ *
+ * Handlers are plain functions, run in the loop's thread. The caller's
+ * identity comes from the connection's ZAP User-Id, never from the payload.
+ * A handler may run MORE THAN ONCE for one request: after MDB_MAP_FULL the
+ * whole batch is rerun in a new transaction with a bigger map, so a handler
+ * must have no effect outside its transaction (replies are rebuilt each
+ * run; that is handled here).
+ *
+ * SIGTERM/SIGINT (unless no_signals) or server_stop: the loop finishes the
+ * batch in hand (commit and replies), answers requests still queued with
+ * UNAVAILABLE, and server_run returns 0. The handlers are installed for the
+ * duration of server_run; one signal-handling server per process (a second
+ * one, e.g. in tests, sets no_signals and is stopped with server_stop).
+ *
+ * Ownership: server_new borrows the zmq context, the store, the auth_t and
+ * everything in the config (they must outlive the server); the server owns
+ * its socket. Pointers passed to a handler are valid only during the call. */
+#ifndef PAY_SERVER_H
+#define PAY_SERVER_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "store.h"
+
+/* The named database every service using the server must open. */
+#define SERVER_REQUESTS_DB "server_requests"
+
+#define SERVER_MAX_BATCH 256        /* requests per batch (default) */
+#define SERVER_BATCH_MS 2           /* time spent draining one batch (default) */
+#define SERVER_REQUEST_ID_MAX 128   /* longest request_id accepted */
+#define SERVER_MAX_WATCHES 16
+#define SERVER_MAX_TIMERS 16
+#define SERVER_MAX_HOOKS 8
+
+typedef struct server_t server_t;
+
+/* One request being handled; valid only during the handler call. */
+typedef struct server_call_t server_call_t;
+
+/* Handles one request inside `txn`, a nested transaction of the batch.
+ * Must answer through server_reply or server_reply_status (no answer means
+ * an empty OK reply, or INTERNAL if the handler failed). Returns:
+ *   0             keep this request's writes (and store its answer);
+ *   MDB_MAP_FULL  the map is full: the whole batch is rerun with a bigger map;
+ *   anything else roll back this request's writes only (its reply stands).
+ * `request_id` is the request's field 1, non-empty and checked. */
+typedef int (server_handler_fn)(void *svc, server_call_t *call,
+                                const auth_identity_t *caller,
+                                const ProtobufCMessage *request,
+                                const char *request_id, MDB_txn *txn);
+
+/* A watch, timer or after-commit hook. The return value is only logged
+ * (non-zero: a warning); call server_stop to end the loop. */
+typedef int (server_fn)(void *arg);
+
+typedef struct {
+    const char *endpoint;           /* e.g. "tcp://0.0.0.0:5550" */
+    const auth_keypair_t *keys;     /* server key pair; NULL only with
+                                       insecure_plaintext */
+    auth_t *auth;                   /* running ZAP handler; required with keys */
+    int insecure_plaintext;         /* tests only: no CURVE, anonymous callers */
+    const ProtobufCMessageDescriptor *request_desc;
+    const ProtobufCMessageDescriptor *reply_desc;
+    server_handler_fn *handler;
+    void *svc;                      /* first argument of every handler call */
+    int max_batch;                  /* 0: SERVER_MAX_BATCH */
+    int max_batch_ms;               /* 0: SERVER_BATCH_MS */
+    long max_frame;                 /* ZMQ_MAXMSGSIZE; 0: CODEC_MAX_FRAME */
+    size_t max_decode_bytes;        /* per request; 0: codec default */
+    int no_signals;                 /* 1: do not install SIGTERM/SIGINT handlers */
+    int heartbeat_ms;               /* ZMQ_HEARTBEAT_IVL; 0: 1000 */
+    int heartbeat_timeout_ms;       /* ZMQ_HEARTBEAT_TIMEOUT/TTL; 0: 3 * ivl */
+    int linger_ms;                  /* ZMQ_LINGER at close; 0: 1000; < 0: none */
+} server_config_t;
+
+typedef struct {
+    uint64_t requests;      /* frames received */
+    uint64_t handled;       /* handler calls whose batch committed */
+    uint64_t rolled_back;   /* of those, handlers that returned failure */
+    uint64_t replays;       /* answered from a stored first answer */
+    uint64_t conflicts;     /* request_id reused with different bytes */
+    uint64_t malformed;     /* refused before any handler */
+    uint64_t batches;       /* batches that reached store_write */
+    uint64_t commits;       /* of those, committed */
+    uint64_t errors;        /* failed commits, failed sends, hook failures */
+    uint64_t unavailable;   /* refused while stopping */
+    uint64_t max_batch;     /* most requests in one batch */
+    uint64_t map_retries;   /* batches rerun after MDB_MAP_FULL */
+} server_stats_t;
+
+/* Creates the ROUTER with CURVE (or plaintext if insecure_plaintext),
+ * ZMQ_ROUTER_HANDOVER, heartbeats, ZMQ_MAXMSGSIZE and ZMQ_LINGER, and binds
+ * it. The store must hold SERVER_REQUESTS_DB. Returns NULL on failure
+ * (logged). */
+server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg);
+
+/* Closes the socket (lingering so that the last replies go out) and frees.
+ * Accepts NULL; NULLs *self_p. */
+void server_destroy(server_t **self_p);
+
+/* The endpoint actually bound (ZMQ_LAST_ENDPOINT: a wildcard port resolved). */
+const char *server_endpoint(server_t *self);
+
+/* Calls fn(arg) whenever `socket` is readable (up to SERVER_MAX_WATCHES). */
+int server_watch(server_t *self, void *socket, server_fn *fn, void *arg);
+/* Calls fn(arg) about every interval_ms (up to SERVER_MAX_TIMERS). */
+int server_every(server_t *self, int interval_ms, server_fn *fn, void *arg);
+/* Calls fn(arg) after each committed batch of API requests, after the
+ * replies are sent (e.g. a feed producer's pump). */
+int server_after_commit(server_t *self, server_fn *fn, void *arg);
+
+/* Runs the loop until server_stop or a signal. Returns 0 on a clean stop,
+ * -1 on a fatal socket error (e.g. the context was terminated). */
+int server_run(server_t *self);
+
+/* Asks the loop to stop after the batch in hand. Safe from any thread and
+ * from a signal handler. */
+void server_stop(server_t *self);
+
+/* A consistent copy of the counters; safe from any thread. */
+void server_stats(server_t *self, server_stats_t *out);
+
+/* ---- inside a handler --------------------------------------------------- */
+
+/* Packs `reply` (the service's Reply type, or a Pay__ReplyHeader) as this
+ * request's answer, replacing any earlier one. The reply's request_id is
+ * set to the request's if the handler left it unset. Returns 0 or -1. */
+int server_reply(server_call_t *call, const ProtobufCMessage *reply);
+
+/* Answers with a bare ReplyHeader {request_id, status, message}. */
+int server_reply_status(server_call_t *call, Pay__Status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Declares that this request changed nothing (a query), so its answer is
+ * not stored for replay. Without it, the answer of every handler that
+ * returns 0 is stored. */
+void server_call_readonly(server_call_t *call);
+
+/* The server, e.g. for server_stats in a health handler. */
+server_t *server_call_server(server_call_t *call);
+
+#endif

@@ -1,0 +1,1352 @@
+/* hrs_service: see hrs_service.h.
+ *
+ * Every handler follows the same shape: gate the caller's role for the
+ * request as a whole, then for each row or record parse (INVALID_ARGUMENT),
+ * look the facts up, ask hrs_rules for the verdict, and only then write the
+ * change and its event. Nothing is written for a refused row, so a handler
+ * never needs to undo anything; an LMDB error aborts the whole request. */
+#include "hrs_service.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil.h"
+#include "clock.h"
+#include "log.h"
+#include "money.h"
+
+#define S_CHUNK (64 * 1024)
+#define S_EVENT_MAX 16384
+#define S_LIST_MAX 5000
+#define S_PAGE_DEFAULT 100
+#define S_PAGE_MAX 1000
+
+/* ---- a per-call arena for the reply ------------------------------------- */
+
+typedef struct s_chunk_t {
+    struct s_chunk_t *next;
+    size_t size, used;
+    max_align_t data[];
+} s_chunk_t;
+
+struct hrs_service_t {
+    hrs_store_t *store;
+    feed_producer_t *feed;
+    server_t *server;
+    s_chunk_t *chunks;
+    ProtobufCAllocator pa;   /* over the arena, for unpacking into replies */
+    uint64_t accepted, rejected;
+    const auth_identity_t *caller;
+    MDB_txn *txn;
+    Pay__HoursReply reply;
+};
+
+static void *s_alloc(hrs_service_t *self, size_t n)
+{
+    const size_t align = sizeof(max_align_t);
+    n = (n + align - 1) / align * align;
+    s_chunk_t *c = self->chunks;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > S_CHUNK ? n : S_CHUNK;
+        c = malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = self->chunks;
+        self->chunks = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+static void *s_pa_alloc(void *data, size_t n)
+{
+    return s_alloc(data, n);
+}
+
+static void s_pa_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;   /* released with the arena */
+}
+
+static void s_reset(hrs_service_t *self)
+{
+    while (self->chunks) {
+        s_chunk_t *next = self->chunks->next;
+        free(self->chunks);
+        self->chunks = next;
+    }
+}
+
+static char *s_strdup(hrs_service_t *self, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = s_alloc(self, n + 1);
+    if (p)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+hrs_service_t *hrs_service_new(hrs_store_t *store)
+{
+    hrs_service_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->pa.alloc = s_pa_alloc;
+    self->pa.free = s_pa_free;
+    self->pa.allocator_data = self;
+    return self;
+}
+
+void hrs_service_destroy(hrs_service_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_reset(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed)
+{
+    self->feed = feed;
+}
+
+void hrs_service_counts(hrs_service_t *self, uint64_t *accepted, uint64_t *rejected)
+{
+    *accepted = self->accepted;
+    *rejected = self->rejected;
+}
+
+/* ---- reply helpers ------------------------------------------------------ */
+
+static void s_status(hrs_service_t *self, Pay__Status st, const char *msg)
+{
+    self->reply.has_status = 1;
+    self->reply.status = st;
+    self->reply.message = s_strdup(self, msg);
+}
+
+static void s_statusf(hrs_service_t *self, Pay__Status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_statusf(hrs_service_t *self, Pay__Status st, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    s_status(self, st, buf);
+}
+
+static int s_items(hrs_service_t *self, size_t n)
+{
+    self->reply.n_items = n;
+    if (n == 0)
+        return 0;
+    self->reply.items = s_alloc(self, n * sizeof *self->reply.items);
+    Pay__ItemResult *items = s_alloc(self, n * sizeof *items);
+    if (!self->reply.items || !items)
+        return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        pay__item_result__init(&items[i]);
+        items[i].has_index = 1;
+        items[i].index = (uint32_t)i;
+        self->reply.items[i] = &items[i];
+    }
+    return 0;
+}
+
+/* A key is echoed only when it is printable text: it names the row for
+ * the caller but must not carry a malformed cell back. */
+static void s_item(hrs_service_t *self, size_t i, const hrs_verdict_t *v, const char *key)
+{
+    Pay__ItemResult *it = self->reply.items[i];
+    it->has_status = 1;
+    it->status = v->status;
+    it->message = s_strdup(self, v->message);
+    if (key && hrs_valid_text(key, HRS_TEXT_CHARS))
+        it->key = s_strdup(self, key);
+}
+
+/* Answers every row of a batch with the same refusal. */
+static int s_refuse_all(hrs_service_t *self, size_t n, Pay__Status st, const char *msg)
+{
+    int rc = s_items(self, n);
+    if (rc != 0)
+        return rc;
+    hrs_verdict_t v = {.status = st};
+    snprintf(v.message, sizeof v.message, "%s", msg);
+    for (size_t i = 0; i < n; i++)
+        s_item(self, i, &v, NULL);
+    s_status(self, st, msg);
+    return 0;
+}
+
+static void s_batch_summary(hrs_service_t *self, size_t n)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+        ok += self->reply.items[i]->status == PAY__STATUS__OK;
+    s_statusf(self, PAY__STATUS__OK, "%zu of %zu accepted", ok, n);
+}
+
+static bool s_nobody(const auth_identity_t *c)
+{
+    return c->role == ROLE_NONE || c->role == ROLE_EMPLOYER;
+}
+
+/* May this caller read the data of `prison`? */
+static bool s_may_read(const auth_identity_t *c, const char *prison)
+{
+    switch (c->role) {
+    case ROLE_FINANCE:
+    case ROLE_SERVICE:
+        return true;
+    case ROLE_INSTRUCTOR:
+    case ROLE_GOVERNOR:
+        return prison && strcmp(c->scope, prison) == 0;
+    default:
+        return false;
+    }
+}
+
+static hrs_caller_t s_caller(const auth_identity_t *c)
+{
+    hrs_caller_t hc = {c->role, c->scope};
+    return hc;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static int s_emit(hrs_service_t *self, Pay__HoursEvent *ev)
+{
+    uint8_t buf[S_EVENT_MAX];
+    ev->has_at = 1;
+    ev->at = (uint64_t)clock_unix_now();
+    size_t len = pay__hours_event__get_packed_size(ev);
+    if (len > sizeof buf)
+        return MDB_BAD_VALSIZE;
+    pay__hours_event__pack(ev, buf);
+    return feed_outbox_append(self->txn, hrs_store_outbox_dbi(self->store), buf, len, NULL);
+}
+
+/* A view of a stored record, copied into the arena for the reply. */
+static Pay__HoursRecordView *s_view(hrs_service_t *self, const hrs_stored_t *s)
+{
+    hrs_stored_t *copy = s_alloc(self, sizeof *copy);
+    Pay__HoursRecordView *v = s_alloc(self, sizeof *v);
+    Pay__RecordState *st = s_alloc(self, sizeof *st);
+    char *date = s_alloc(self, CIVIL_DATE_LEN), *week = s_alloc(self, CIVIL_WEEK_LEN);
+    if (!copy || !v || !st || !date || !week)
+        return NULL;
+    *copy = *s;
+    pay__hours_record_view__init(v);
+    hrs_store_state(copy, st, date, week);
+    v->state = st;
+    v->has_voided = 1;
+    v->voided = copy->voided;
+    v->has_amendments = 1;
+    v->amendments = copy->amendments;
+    v->recorded_by = copy->recorded_by;
+    v->has_recorded_at = 1;
+    v->recorded_at = copy->recorded_at;
+    return v;
+}
+
+/* ---- capturing hours ---------------------------------------------------- */
+
+/* Everything looked up for one record: the facts, and the storage they
+ * point into. */
+typedef struct {
+    hrs_capture_facts_t f;
+    hrs_stored_t existing;
+    hrs_prisoner_t prisoner;
+    hrs_contract_t contract;
+} s_lookup_t;
+
+static int s_lookup(hrs_service_t *self, const hrs_record_t *rec, s_lookup_t *l)
+{
+    hrs_store_t *st = self->store;
+    MDB_txn *txn = self->txn;
+    hrs_capture_facts_t *f = &l->f;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    f->rec = rec;
+    f->today = clock_today();
+    f->role = self->caller->role;
+    f->scope = self->caller->scope;
+    f->policy = f->policy_today = hrs_rules_policy_default();
+
+    rc = hrs_store_get_record(st, txn, rec->record_id, &l->existing);
+    if (rc == 0) {
+        f->existing = &l->existing.first;
+        return 0;   /* check 2 decides */
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
+
+    rc = hrs_store_get_prisoner(st, txn, rec->prisoner, &l->prisoner);
+    if (rc == MDB_NOTFOUND)
+        return 0;   /* check 3 decides */
+    if (rc != 0)
+        return rc;
+    f->prisoner.exists = true;
+    f->prisoner.released_on = l->prisoner.released_on;
+    f->prisoner.cleared_on = l->prisoner.cleared_on;
+    if ((rc = hrs_store_custody_on(st, txn, &l->prisoner, rec->date, f->prisoner.custody)) != 0)
+        return rc;
+    if ((rc = hrs_store_level_on(st, txn, &l->prisoner, rec->date, &f->prisoner.level)) != 0)
+        return rc;
+
+    rc = hrs_store_get_contract(st, txn, rec->contract, &l->contract);
+    if (rc == MDB_NOTFOUND)
+        return 0;   /* check 4 decides */
+    if (rc != 0)
+        return rc;
+    hrs_contract_facts_t *c = &f->contract;
+    c->exists = true;
+    memcpy(c->prison, l->contract.prison, sizeof c->prison);
+    memcpy(c->employer, l->contract.employer, sizeof c->employer);
+    c->work_type = l->contract.work_type;
+    c->start = l->contract.start;
+    c->end = l->contract.end;
+    c->attested = l->contract.attested;
+    c->public_contact = l->contract.public_contact;
+
+    if ((rc = hrs_store_allocation_on(st, txn, rec->prisoner, rec->contract, rec->date,
+                                      &f->allocated, &f->pay_band)) != 0)
+        return rc;
+
+    hrs_day_slot_t day[3];
+    int n = 0;
+    if ((rc = hrs_store_day(st, txn, rec->prisoner, rec->date, day, &n)) != 0)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        f->day_minutes += day[i].minutes;
+        if (day[i].session == rec->session) {
+            f->clash = true;
+            memcpy(f->clash_id, day[i].record_id, sizeof f->clash_id);
+        }
+    }
+    if ((rc = hrs_store_week_minutes(st, txn, rec->prisoner, rec->date, &f->week_minutes)) != 0)
+        return rc;
+    if ((rc = hrs_store_policy_on(st, txn, c->prison, rec->date, &f->policy)) != 0)
+        return rc;
+    if ((rc = hrs_store_policy_on(st, txn, c->prison, f->today, &f->policy_today)) != 0)
+        return rc;
+    return hrs_store_week_closed(st, txn, c->prison, rec->date, &f->week_closed);
+}
+
+static int s_accept(hrs_service_t *self, const s_lookup_t *l, const hrs_record_t *rec)
+{
+    hrs_stored_t *s = malloc(sizeof *s);
+    int rc;
+    if (!s)
+        return ENOMEM;
+    memset(s, 0, sizeof *s);
+    s->rec = *rec;
+    s->first = *rec;
+    memcpy(s->prison, l->contract.prison, sizeof s->prison);
+    memcpy(s->employer, l->contract.employer, sizeof s->employer);
+    memcpy(s->activity, l->contract.activity, sizeof s->activity);
+    s->work_type = l->contract.work_type;
+    s->pay_band = l->f.pay_band;
+    s->level = l->f.prisoner.level;
+    snprintf(s->recorded_by, sizeof s->recorded_by, "%s", self->caller->name);
+    s->recorded_at = clock_unix_now();
+    if ((rc = hrs_store_insert(self->store, self->txn, s)) == 0) {
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        Pay__HoursRecorded body = PAY__HOURS_RECORDED__INIT;
+        Pay__RecordState st;
+        char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
+        hrs_store_state(s, &st, date, week);
+        body.record = &st;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
+        ev.recorded = &body;
+        rc = s_emit(self, &ev);
+    }
+    free(s);
+    return rc;
+}
+
+static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
+{
+    size_t n = req->n_records;
+    int rc;
+    if (self->caller->role != ROLE_INSTRUCTOR && self->caller->role != ROLE_FINANCE)
+        return s_refuse_all(self, n, PAY__STATUS__PERMISSION_DENIED,
+                            "caller: only instructors and finance record hours");
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    s_lookup_t *l = malloc(sizeof *l);
+    if (!l)
+        return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursRow *row = req->records[i];
+        hrs_record_text_t t = {row->record_id, row->prisoner, row->contract, row->date,
+                               row->session, row->minutes,  row->units,    row->outcome,
+                               row->paid_absence};
+        hrs_record_t rec;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_record(&t, &rec, &v) == 0) {
+            if ((rc = s_lookup(self, &rec, l)) != 0)
+                goto done;
+            hrs_rules_check_capture(&l->f, &v);
+            if (v.status == PAY__STATUS__OK && !v.replay &&
+                (rc = s_accept(self, l, &rec)) != 0)
+                goto done;
+        }
+        if (v.status == PAY__STATUS__OK)
+            self->accepted++;
+        else
+            self->rejected++;
+        s_item(self, i, &v, row->record_id);
+    }
+    s_batch_summary(self, n);
+    rc = 0;
+done:
+    free(l);
+    return rc;
+}
+
+/* The facts an amendment or a void is checked against, for stored `old`
+ * becoming `neu` (the same as old for a void). */
+static int s_change_facts(hrs_service_t *self, const hrs_stored_t *old, const hrs_record_t *neu,
+                          hrs_capture_facts_t *f)
+{
+    hrs_day_slot_t day[3];
+    int n = 0, rc;
+    memset(f, 0, sizeof *f);
+    f->rec = neu;
+    f->today = clock_today();
+    f->role = self->caller->role;
+    f->scope = self->caller->scope;
+    f->contract.exists = true;
+    memcpy(f->contract.prison, old->prison, sizeof f->contract.prison);
+    if ((rc = hrs_store_day(self->store, self->txn, neu->prisoner, neu->date, day, &n)) != 0)
+        return rc;
+    for (int i = 0; i < n && i < 3; i++)
+        if (strcmp(day[i].record_id, old->rec.record_id) != 0)
+            f->day_minutes += day[i].minutes;
+    if ((rc = hrs_store_week_minutes(self->store, self->txn, neu->prisoner, neu->date,
+                                     &f->week_minutes)) != 0)
+        return rc;
+    f->week_minutes -= f->week_minutes >= old->rec.minutes ? old->rec.minutes : f->week_minutes;
+    if ((rc = hrs_store_policy_on(self->store, self->txn, old->prison, neu->date, &f->policy)) != 0)
+        return rc;
+    return hrs_store_week_closed(self->store, self->txn, old->prison, neu->date, &f->week_closed);
+}
+
+/* Fetches the live record named by `id` for an amendment or a void, or
+ * answers NOT_FOUND / INVALID_ARGUMENT. Returns 0 with *found set. */
+static int s_fetch(hrs_service_t *self, const char *id, hrs_stored_t *out, bool *found)
+{
+    *found = false;
+    if (!hrs_valid_record_id(id)) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT,
+                 "record_id: not 1 to 64 characters of UTF-8 without control characters");
+        return 0;
+    }
+    int rc = hrs_store_get_record(self->store, self->txn, id, out);
+    if (rc == MDB_NOTFOUND) {
+        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%.64s' is not a recorded record", id);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    *found = true;
+    return 0;
+}
+
+static int s_amend(hrs_service_t *self, const Pay__AmendHours *req)
+{
+    hrs_stored_t *old = malloc(sizeof *old), *neu = malloc(sizeof *neu);
+    hrs_capture_facts_t f;
+    hrs_verdict_t v;
+    bool found;
+    int rc = ENOMEM;
+    if (!old || !neu)
+        goto done;
+    if (self->caller->role != ROLE_INSTRUCTOR && self->caller->role != ROLE_FINANCE) {
+        s_status(self, PAY__STATUS__PERMISSION_DENIED,
+                 "caller: only instructors and finance amend hours");
+        rc = 0;
+        goto done;
+    }
+    if ((rc = s_fetch(self, req->record_id, old, &found)) != 0 || !found)
+        goto done;
+    if (old->voided) {
+        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%.64s' is voided", req->record_id);
+        goto done;
+    }
+    *neu = *old;
+    hrs_amend_text_t t = {req->minutes, req->units, req->outcome, req->paid_absence};
+    if (hrs_rules_parse_amend(&t, &old->rec, &neu->rec, &v) != 0) {
+        s_status(self, v.status, v.message);
+        goto done;
+    }
+    if ((rc = s_change_facts(self, old, &neu->rec, &f)) != 0)
+        goto done;
+    if (hrs_rules_check_amend(&f, &v) != PAY__STATUS__OK) {
+        s_status(self, v.status, v.message);
+        goto done;
+    }
+    if (hrs_record_same(&old->rec, &neu->rec)) {
+        s_status(self, PAY__STATUS__OK, "unchanged: the record already has these values");
+        self->reply.record = s_view(self, old);
+        goto done;
+    }
+    neu->amendments++;
+    if ((rc = hrs_store_amend(self->store, self->txn, old, neu)) != 0)
+        goto done;
+    {
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        Pay__HoursAmended body = PAY__HOURS_AMENDED__INIT;
+        Pay__RecordState so, sn;
+        char d1[CIVIL_DATE_LEN], w1[CIVIL_WEEK_LEN], d2[CIVIL_DATE_LEN], w2[CIVIL_WEEK_LEN];
+        hrs_store_state(old, &so, d1, w1);
+        hrs_store_state(neu, &sn, d2, w2);
+        body.old = &so;
+        body.new_ = &sn;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_AMENDED;
+        ev.amended = &body;
+        if ((rc = s_emit(self, &ev)) != 0)
+            goto done;
+    }
+    s_status(self, PAY__STATUS__OK, "amended");
+    self->reply.record = s_view(self, neu);
+done:
+    free(old);
+    free(neu);
+    return rc;
+}
+
+static int s_void(hrs_service_t *self, const Pay__VoidHours *req)
+{
+    hrs_stored_t *old = malloc(sizeof *old);
+    hrs_capture_facts_t f;
+    hrs_verdict_t v;
+    bool found;
+    int rc = ENOMEM;
+    if (!old)
+        goto done;
+    if (self->caller->role != ROLE_INSTRUCTOR && self->caller->role != ROLE_FINANCE) {
+        s_status(self, PAY__STATUS__PERMISSION_DENIED,
+                 "caller: only instructors and finance void hours");
+        rc = 0;
+        goto done;
+    }
+    if ((rc = s_fetch(self, req->record_id, old, &found)) != 0 || !found)
+        goto done;
+    if ((rc = s_change_facts(self, old, &old->rec, &f)) != 0)
+        goto done;
+    if (hrs_rules_check_void(&f, &v) != PAY__STATUS__OK) {
+        s_status(self, v.status, v.message);
+        goto done;
+    }
+    if (old->voided) {
+        s_status(self, PAY__STATUS__OK, "already voided");
+        self->reply.record = s_view(self, old);
+        goto done;
+    }
+    if ((rc = hrs_store_void(self->store, self->txn, old)) != 0)
+        goto done;
+    {
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        Pay__HoursVoided body = PAY__HOURS_VOIDED__INIT;
+        Pay__RecordState so;
+        char d[CIVIL_DATE_LEN], w[CIVIL_WEEK_LEN];
+        hrs_store_state(old, &so, d, w);
+        body.old = &so;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_VOIDED;
+        ev.voided = &body;
+        if ((rc = s_emit(self, &ev)) != 0)
+            goto done;
+    }
+    old->voided = true;
+    s_status(self, PAY__STATUS__OK, "voided");
+    self->reply.record = s_view(self, old);
+done:
+    free(old);
+    return rc;
+}
+
+static int s_close_week(hrs_service_t *self, const Pay__HoursClosePayWeek *req)
+{
+    civil_week_t w;
+    hrs_verdict_t v;
+    bool already;
+    int rc;
+    if (self->caller->role != ROLE_FINANCE) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
+                  "caller: only finance may close a pay week, not %s",
+                  auth_role_name(self->caller->role));
+        return 0;
+    }
+    if (!hrs_valid_prison(req->prison)) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prison: not three capital letters like MDI");
+        return 0;
+    }
+    if (civil_parse_week(req->week, &w) != 0) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "week: not an ISO week like 2026-W48");
+        return 0;
+    }
+    rc = hrs_store_get_prison(self->store, self->txn, req->prison, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    if (hrs_rules_check_close_week(self->caller->role, req->prison, rc == 0, &v) !=
+        PAY__STATUS__OK) {
+        s_status(self, v.status, v.message);
+        return 0;
+    }
+    uint32_t wk = civil_week_key(w);
+    int64_t now = clock_unix_now();
+    if ((rc = hrs_store_close_week(self->store, self->txn, req->prison, wk, self->caller->name,
+                                   now, &already)) != 0)
+        return rc;
+    if (already) {
+        s_statusf(self, PAY__STATUS__OK, "pay week %s of %s was already closed", req->week,
+                  req->prison);
+        return 0;
+    }
+    hrs_totals_t t;
+    if ((rc = hrs_store_totals(self->store, self->txn, req->prison, wk, &t)) != 0)
+        return rc;
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    Pay__PayWeekClosed body = PAY__PAY_WEEK_CLOSED__INIT;
+    char week[CIVIL_WEEK_LEN];
+    civil_format_week(w, week);
+    body.prison = req->prison;
+    body.week = week;
+    body.closed_by = (char *)self->caller->name;
+    body.has_closed_at = 1;
+    body.closed_at = now;
+    body.has_records = body.has_minutes = body.has_billable_minutes = body.has_billable_units = 1;
+    body.records = t.records;
+    body.minutes = t.minutes;
+    body.billable_minutes = t.billable_minutes;
+    body.billable_units = t.billable_units;
+    ev.kind_case = PAY__HOURS_EVENT__KIND_WEEK_CLOSED;
+    ev.week_closed = &body;
+    if ((rc = s_emit(self, &ev)) != 0)
+        return rc;
+    s_statusf(self, PAY__STATUS__OK, "pay week %s of %s closed", week, req->prison);
+    return 0;
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static int s_get_record(hrs_service_t *self, const Pay__HoursGetRecord *req)
+{
+    hrs_stored_t *s = malloc(sizeof *s);
+    bool found;
+    int rc = ENOMEM;
+    if (!s)
+        return rc;
+    if ((rc = s_fetch(self, req->record_id, s, &found)) != 0 || !found)
+        goto done;
+    if (!s_may_read(self->caller, s->prison)) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
+                  "caller: %s with scope '%s' may not read records of prison %s",
+                  auth_role_name(self->caller->role), self->caller->scope, s->prison);
+        goto done;
+    }
+    self->reply.record = s_view(self, s);
+    s_status(self, PAY__STATUS__OK, s->voided ? "voided" : "live");
+done:
+    free(s);
+    return rc;
+}
+
+/* Collects record views for a list reply, filtered by the caller's scope. */
+typedef struct {
+    hrs_service_t *self;
+    Pay__HoursRecordView **views;
+    size_t n, cap;
+    size_t hidden;
+    int rc;
+    hrs_stored_t s;
+} s_list_t;
+
+static int s_list_add(const char *record_id, void *arg)
+{
+    s_list_t *l = arg;
+    hrs_service_t *self = l->self;
+    int rc = hrs_store_get_record(self->store, self->txn, record_id, &l->s);
+    if (rc != 0) {
+        l->rc = rc;
+        return rc;
+    }
+    if (!s_may_read(self->caller, l->s.prison)) {
+        l->hidden++;
+        return 0;
+    }
+    if (l->n >= S_LIST_MAX)
+        return 1;   /* stop: the list says it was cut short */
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        Pay__HoursRecordView **v = s_alloc(self, cap * sizeof *v);
+        if (!v) {
+            l->rc = ENOMEM;
+            return ENOMEM;
+        }
+        if (l->n)
+            memcpy(v, l->views, l->n * sizeof *v);
+        l->views = v;
+        l->cap = cap;
+    }
+    if (!(l->views[l->n] = s_view(self, &l->s))) {
+        l->rc = ENOMEM;
+        return ENOMEM;
+    }
+    l->n++;
+    return 0;
+}
+
+static int s_list_prisoner_week(hrs_service_t *self, const Pay__HoursListByPrisonerWeek *req)
+{
+    civil_week_t w;
+    if (!hrs_valid_prisoner(req->prisoner)) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prisoner: not a prisoner number like A1234BC");
+        return 0;
+    }
+    if (civil_parse_week(req->week, &w) != 0) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "week: not an ISO week like 2026-W48");
+        return 0;
+    }
+    if (!s_may_read(self->caller, self->caller->scope)) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not read hours",
+                  auth_role_name(self->caller->role));
+        return 0;
+    }
+    s_list_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return ENOMEM;
+    l->self = self;
+    int rc = hrs_store_each_in_week(self->store, self->txn, req->prisoner, civil_week_key(w),
+                                    s_list_add, l);
+    if (l->rc != 0)
+        rc = l->rc;
+    else
+        rc = 0;
+    if (rc == 0) {
+        self->reply.n_records = l->n;
+        self->reply.records = l->views;
+        s_statusf(self, PAY__STATUS__OK, "%zu record(s)%s", l->n,
+                  l->n >= S_LIST_MAX ? ", cut short" : "");
+    }
+    free(l);
+    return rc;
+}
+
+static void s_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int s_unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+    size_t len = strlen(s);
+    if (len % 2 != 0 || len / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return -1;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(d << 4);
+        else
+            out[i / 2] |= (uint8_t)d;
+    }
+    *n = len / 2;
+    return 0;
+}
+
+static int s_list_contract(hrs_service_t *self, const Pay__HoursListByContract *req)
+{
+    int32_t from, to;
+    uint8_t after[HRS_STORE_POS_MAX], next[HRS_STORE_POS_MAX];
+    size_t after_len = 0, next_len = 0;
+    bool more = false;
+    uint32_t limit = req->has_page_size && req->page_size > 0 ? req->page_size : S_PAGE_DEFAULT;
+    int rc;
+    if (!hrs_valid_contract(req->contract)) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "contract: not a contract id like C-0042");
+        return 0;
+    }
+    if (civil_parse_date(req->from, &from) != 0) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "from: not a real date YYYY-MM-DD");
+        return 0;
+    }
+    if (civil_parse_date(req->to, &to) != 0 || to < from) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "to: not a real date on or after from");
+        return 0;
+    }
+    if (limit > S_PAGE_MAX) {
+        s_statusf(self, PAY__STATUS__INVALID_ARGUMENT, "page_size: %u is over %d", limit,
+                  S_PAGE_MAX);
+        return 0;
+    }
+    if (req->page_token && *req->page_token &&
+        s_unhex(req->page_token, after, sizeof after, &after_len) != 0) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "page_token: not a token from this list");
+        return 0;
+    }
+    hrs_contract_t *k = malloc(sizeof *k);
+    if (!k)
+        return ENOMEM;
+    rc = hrs_store_get_contract(self->store, self->txn, req->contract, k);
+    if (rc == MDB_NOTFOUND) {
+        s_statusf(self, PAY__STATUS__UNKNOWN_CONTRACT, "contract: %s is not known", req->contract);
+        free(k);
+        return 0;
+    }
+    bool may = rc == 0 && s_may_read(self->caller, k->prison);
+    free(k);
+    if (rc != 0)
+        return rc;
+    if (!may) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
+                  "caller: %s may not read the records of contract %s",
+                  auth_role_name(self->caller->role), req->contract);
+        return 0;
+    }
+    s_list_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return ENOMEM;
+    l->self = self;
+    rc = hrs_store_each_by_contract(self->store, self->txn, req->contract, from, to, after,
+                                    after_len, limit, s_list_add, l, &more, next, &next_len);
+    if (l->rc != 0)
+        rc = l->rc;
+    if (rc == 0) {
+        self->reply.n_records = l->n;
+        self->reply.records = l->views;
+        if (more) {
+            char *tok = s_alloc(self, 2 * next_len + 1);
+            if (!tok) {
+                free(l);
+                return ENOMEM;
+            }
+            s_hex(next, next_len, tok);
+            self->reply.next_page_token = tok;
+        }
+        s_statusf(self, PAY__STATUS__OK, "%zu record(s)%s", l->n, more ? ", more to come" : "");
+    }
+    free(l);
+    return rc;
+}
+
+static int s_week_totals(hrs_service_t *self, const Pay__HoursGetWeekTotals *req)
+{
+    civil_week_t w;
+    hrs_totals_t t;
+    bool closed;
+    int rc;
+    if (!hrs_valid_prison(req->prison)) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prison: not three capital letters like MDI");
+        return 0;
+    }
+    if (civil_parse_week(req->week, &w) != 0) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "week: not an ISO week like 2026-W48");
+        return 0;
+    }
+    if (!s_may_read(self->caller, req->prison)) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not read totals of %s",
+                  auth_role_name(self->caller->role), req->prison);
+        return 0;
+    }
+    rc = hrs_store_get_prison(self->store, self->txn, req->prison, NULL);
+    if (rc == MDB_NOTFOUND) {
+        s_statusf(self, PAY__STATUS__UNKNOWN_PRISON, "prison: %s is not known", req->prison);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    uint32_t wk = civil_week_key(w);
+    if ((rc = hrs_store_totals(self->store, self->txn, req->prison, wk, &t)) != 0)
+        return rc;
+    if ((rc = hrs_store_is_closed(self->store, self->txn, req->prison, wk, &closed)) != 0)
+        return rc;
+    Pay__HoursWeekTotals *wt = s_alloc(self, sizeof *wt);
+    char *week = s_alloc(self, CIVIL_WEEK_LEN);
+    if (!wt || !week)
+        return ENOMEM;
+    pay__hours_week_totals__init(wt);
+    civil_format_week(w, week);
+    wt->prison = s_strdup(self, req->prison);
+    wt->week = week;
+    wt->has_records = wt->has_minutes = wt->has_billable_minutes = wt->has_billable_units = 1;
+    wt->records = t.records;
+    wt->minutes = t.minutes;
+    wt->billable_minutes = t.billable_minutes;
+    wt->billable_units = t.billable_units;
+    wt->has_closed = 1;
+    wt->closed = closed;
+    self->reply.totals = wt;
+    s_status(self, PAY__STATUS__OK, "totals");
+    return 0;
+}
+
+static int s_health(hrs_service_t *self)
+{
+    Pay__HoursHealth *h = s_alloc(self, sizeof *h);
+    char *today = s_alloc(self, CIVIL_DATE_LEN);
+    uint64_t head = 0;
+    if (!h || !today)
+        return ENOMEM;
+    int rc = feed_outbox_head(self->txn, hrs_store_outbox_dbi(self->store), &head);
+    if (rc != 0)
+        return rc;
+    pay__hours_health__init(h);
+    civil_format_date(clock_today(), today);
+    h->has_ok = 1;
+    h->ok = 1;
+    h->today = today;
+    h->has_outbox_head = 1;
+    h->outbox_head = head;
+    self->reply.health = h;
+    s_status(self, PAY__STATUS__OK, "ok");
+    return 0;
+}
+
+static int s_stats(hrs_service_t *self)
+{
+    Pay__HoursStats *s = s_alloc(self, sizeof *s);
+    uint64_t head = 0, records = 0;
+    int rc;
+    if (!s)
+        return ENOMEM;
+    pay__hours_stats__init(s);
+    if ((rc = feed_outbox_head(self->txn, hrs_store_outbox_dbi(self->store), &head)) != 0)
+        return rc;
+    if ((rc = hrs_store_record_count(self->store, self->txn, &records)) != 0)
+        return rc;
+    s->has_records = s->has_outbox_head = s->has_accepted = s->has_rejected = 1;
+    s->has_map_size = 1;
+    s->records = records;
+    s->outbox_head = head;
+    s->accepted = self->accepted;
+    s->rejected = self->rejected;
+    s->map_size = store_map_size(hrs_store_store(self->store));
+    if (self->server) {
+        server_stats_t ss;
+        server_stats(self->server, &ss);
+        s->has_requests = s->has_batches = s->has_commits = s->has_replays = 1;
+        s->has_malformed = 1;
+        s->requests = ss.requests;
+        s->batches = ss.batches;
+        s->commits = ss.commits;
+        s->replays = ss.replays;
+        s->malformed = ss.malformed;
+    }
+    if (self->feed) {
+        feed_producer_stats_t fs;
+        feed_producer_stats(self->feed, &fs);
+        s->has_feed_subscribers = 1;
+        s->feed_subscribers = fs.subscribers;
+    }
+    self->reply.stats = s;
+    s_status(self, PAY__STATUS__OK, "stats");
+    return 0;
+}
+
+/* ---- reference data ----------------------------------------------------- */
+
+static bool s_gate_reference(hrs_service_t *self, size_t n, bool governor_too, int *rc)
+{
+    auth_role_t r = self->caller->role;
+    if (r == ROLE_INDUSTRIES || (governor_too && r == ROLE_GOVERNOR))
+        return true;
+    *rc = s_refuse_all(self, n, PAY__STATUS__PERMISSION_DENIED,
+                       governor_too ? "caller: only industries or the prison's governor set pay policy"
+                                    : "caller: only industries manages reference data");
+    return false;
+}
+
+static int s_upsert_prisons(hrs_service_t *self, const Pay__HoursUpsertPrisons *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursPrisonRow *r = req->rows[i];
+        hrs_prison_text_t t = {r->code,
+                               r->name,
+                               r->regime,
+                               r->has_weekly_cap_minutes,
+                               r->has_daily_cap_minutes,
+                               r->has_backdate_days,
+                               r->weekly_cap_minutes,
+                               r->daily_cap_minutes,
+                               r->backdate_days};
+        hrs_prison_t p;
+        hrs_verdict_t v;
+        bool outside = false;
+        if (hrs_rules_parse_prison(&t, &p, &v) == 0) {
+            if ((rc = hrs_store_has_outside_contracts(self->store, self->txn, p.code, &outside)) != 0)
+                return rc;
+            if (hrs_rules_check_prison(&p, outside, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_prison(self->store, self->txn, &p)) != 0)
+                return rc;
+        }
+        s_item(self, i, &v, r->code);
+    }
+    s_batch_summary(self, n);
+    return 0;
+}
+
+static int s_upsert_policies(hrs_service_t *self, const Pay__HoursUpsertPayPolicies *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, true, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursPayPolicyRow *r = req->rows[i];
+        hrs_policy_text_t t = {r->prison,
+                               r->effective_from,
+                               r->has_weekly_cap_minutes,
+                               r->has_daily_cap_minutes,
+                               r->has_backdate_days,
+                               r->weekly_cap_minutes,
+                               r->daily_cap_minutes,
+                               r->backdate_days};
+        hrs_policy_change_t p;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_policy(&t, &p, &v) == 0) {
+            rc = hrs_store_get_prison(self->store, self->txn, p.prison, NULL);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                return rc;
+            if (hrs_rules_check_policy(&p, rc == 0, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_policy(self->store, self->txn, &p)) != 0)
+                return rc;
+        }
+        s_item(self, i, &v, r->prison);
+    }
+    s_batch_summary(self, n);
+    return 0;
+}
+
+static int s_upsert_prisoners(hrs_service_t *self, const Pay__HoursUpsertPrisoners *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursPrisonerRow *r = req->rows[i];
+        hrs_prisoner_text_t t = {r->number, r->prison, r->incentive_level,
+                                 r->public_contact_cleared_on, r->released_on};
+        hrs_prisoner_t p;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_prisoner(&t, &p, &v) == 0) {
+            rc = hrs_store_get_prison(self->store, self->txn, p.prison, NULL);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                return rc;
+            if (hrs_rules_check_prisoner(&p, rc == 0, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_prisoner(self->store, self->txn, &p)) != 0)
+                return rc;
+        }
+        s_item(self, i, &v, r->number);
+    }
+    s_batch_summary(self, n);
+    return 0;
+}
+
+static int s_upsert_contracts(hrs_service_t *self, const Pay__HoursUpsertContracts *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    hrs_contract_t *k = malloc(sizeof *k);
+    hrs_prison_t *p = malloc(sizeof *p);
+    if (!k || !p) {
+        rc = ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursContractRow *r = req->rows[i];
+        hrs_contract_text_t t = {r->id,         r->employer,       r->prison,
+                                 r->activity,   r->work_type,      r->start,
+                                 r->end,        r->public_contact, r->attested_by,
+                                 r->attested_on, r->attestation_ref};
+        hrs_verdict_t v;
+        if (hrs_rules_parse_contract(&t, k, &v) == 0) {
+            rc = hrs_store_get_prison(self->store, self->txn, k->prison, p);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                goto done;
+            hrs_regime_t regime = rc == 0 ? p->regime : HRS_REGIME_NONE;
+            rc = 0;
+            if (hrs_rules_check_contract(k, regime, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_contract(self->store, self->txn, k)) != 0)
+                goto done;
+        }
+        s_item(self, i, &v, r->id);
+    }
+    s_batch_summary(self, n);
+done:
+    free(k);
+    free(p);
+    return rc;
+}
+
+static int s_upsert_allocations(hrs_service_t *self, const Pay__HoursUpsertAllocations *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    hrs_contract_t *k = malloc(sizeof *k);
+    if (!k)
+        return ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursAllocationRow *r = req->rows[i];
+        hrs_allocation_text_t t = {r->prisoner, r->contract, r->from, r->to, r->pay_band};
+        hrs_allocation_row_t a;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_allocation(&t, &a, &v) == 0) {
+            int prc = hrs_store_get_prisoner(self->store, self->txn, a.prisoner, NULL);
+            int crc = hrs_store_get_contract(self->store, self->txn, a.contract, k);
+            if ((prc != 0 && prc != MDB_NOTFOUND) || (crc != 0 && crc != MDB_NOTFOUND)) {
+                rc = prc != 0 && prc != MDB_NOTFOUND ? prc : crc;
+                goto done;
+            }
+            if (hrs_rules_check_allocation(&a, prc == 0, crc == 0, crc == 0 ? k->prison : "", &c,
+                                           &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_allocation(self->store, self->txn, &a)) != 0)
+                goto done;
+        }
+        s_item(self, i, &v, r->prisoner);
+    }
+    s_batch_summary(self, n);
+done:
+    free(k);
+    return rc;
+}
+
+static int s_upsert_transfers(hrs_service_t *self, const Pay__HoursUpsertTransfers *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursTransferRow *r = req->rows[i];
+        hrs_transfer_text_t t = {r->prisoner, r->prison, r->effective_from};
+        hrs_transfer_row_t tr;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_transfer(&t, &tr, &v) == 0) {
+            int prc = hrs_store_get_prisoner(self->store, self->txn, tr.prisoner, NULL);
+            int src = hrs_store_get_prison(self->store, self->txn, tr.prison, NULL);
+            if (prc != 0 && prc != MDB_NOTFOUND)
+                return prc;
+            if (src != 0 && src != MDB_NOTFOUND)
+                return src;
+            if (hrs_rules_check_transfer(&tr, prc == 0, src == 0, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_transfer(self->store, self->txn, &tr)) != 0)
+                return rc;
+        }
+        s_item(self, i, &v, r->prisoner);
+    }
+    s_batch_summary(self, n);
+    return 0;
+}
+
+static int s_upsert_levels(hrs_service_t *self, const Pay__HoursUpsertIncentiveLevels *req)
+{
+    int rc = 0;
+    size_t n = req->n_rows;
+    hrs_caller_t c = s_caller(self->caller);
+    if (!s_gate_reference(self, n, false, &rc))
+        return rc;
+    if ((rc = s_items(self, n)) != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const Pay__HoursIncentiveLevelRow *r = req->rows[i];
+        hrs_level_text_t t = {r->prisoner, r->incentive_level, r->effective_from};
+        hrs_level_row_t l;
+        hrs_prisoner_t p;
+        hrs_verdict_t v;
+        if (hrs_rules_parse_level(&t, &l, &v) == 0) {
+            int prc = hrs_store_get_prisoner(self->store, self->txn, l.prisoner, &p);
+            if (prc != 0 && prc != MDB_NOTFOUND)
+                return prc;
+            char now[HRS_PRISON_LEN] = "";
+            if (prc == 0 && (rc = hrs_store_custody_on(self->store, self->txn, &p,
+                                                       clock_today(), now)) != 0)
+                return rc;
+            if (hrs_rules_check_level(&l, prc == 0, now, &c, &v) == PAY__STATUS__OK &&
+                (rc = hrs_store_put_level(self->store, self->txn, &l)) != 0)
+                return rc;
+        }
+        s_item(self, i, &v, r->prisoner);
+    }
+    s_batch_summary(self, n);
+    return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
+                      const Pay__HoursRequest *req, MDB_txn *txn, Pay__HoursReply **reply,
+                      bool *readonly)
+{
+    int rc = 0;
+    s_reset(self);
+    pay__hours_reply__init(&self->reply);
+    self->caller = caller;
+    self->txn = txn;
+    *reply = &self->reply;
+    *readonly = false;
+
+    if (s_nobody(caller)) {
+        size_t n = 0;
+        switch (req->body_case) {
+        case PAY__HOURS_REQUEST__BODY_SUBMIT_HOURS:
+            n = req->submit_hours->n_records;
+            break;
+        default:
+            break;
+        }
+        rc = s_refuse_all(self, n, PAY__STATUS__PERMISSION_DENIED,
+                          "caller: this key may not use the hours service");
+        *readonly = true;
+        goto done;
+    }
+    switch (req->body_case) {
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PRISONS:
+        rc = s_upsert_prisons(self, req->upsert_prisons);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PAY_POLICIES:
+        rc = s_upsert_policies(self, req->upsert_pay_policies);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PRISONERS:
+        rc = s_upsert_prisoners(self, req->upsert_prisoners);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_CONTRACTS:
+        rc = s_upsert_contracts(self, req->upsert_contracts);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_ALLOCATIONS:
+        rc = s_upsert_allocations(self, req->upsert_allocations);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_TRANSFERS:
+        rc = s_upsert_transfers(self, req->upsert_transfers);
+        break;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_INCENTIVE_LEVELS:
+        rc = s_upsert_levels(self, req->upsert_incentive_levels);
+        break;
+    case PAY__HOURS_REQUEST__BODY_SUBMIT_HOURS:
+        rc = s_submit(self, req->submit_hours);
+        break;
+    case PAY__HOURS_REQUEST__BODY_AMEND_HOURS:
+        rc = s_amend(self, req->amend_hours);
+        break;
+    case PAY__HOURS_REQUEST__BODY_VOID_HOURS:
+        rc = s_void(self, req->void_hours);
+        break;
+    case PAY__HOURS_REQUEST__BODY_CLOSE_PAY_WEEK:
+        rc = s_close_week(self, req->close_pay_week);
+        break;
+    case PAY__HOURS_REQUEST__BODY_GET_RECORD:
+        *readonly = true;
+        rc = s_get_record(self, req->get_record);
+        break;
+    case PAY__HOURS_REQUEST__BODY_LIST_BY_PRISONER_WEEK:
+        *readonly = true;
+        rc = s_list_prisoner_week(self, req->list_by_prisoner_week);
+        break;
+    case PAY__HOURS_REQUEST__BODY_LIST_BY_CONTRACT:
+        *readonly = true;
+        rc = s_list_contract(self, req->list_by_contract);
+        break;
+    case PAY__HOURS_REQUEST__BODY_GET_WEEK_TOTALS:
+        *readonly = true;
+        rc = s_week_totals(self, req->get_week_totals);
+        break;
+    case PAY__HOURS_REQUEST__BODY_GET_HEALTH:
+        *readonly = true;
+        rc = s_health(self);
+        break;
+    case PAY__HOURS_REQUEST__BODY_GET_STATS:
+        *readonly = true;
+        rc = s_stats(self);
+        break;
+    default:
+        *readonly = true;
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "body: the request names no operation");
+        break;
+    }
+done:
+    if (rc != 0) {
+        /* Whatever was built is void: the transaction will be aborted. */
+        s_reset(self);
+        pay__hours_reply__init(&self->reply);
+        self->reply.has_status = 1;
+        self->reply.status = PAY__STATUS__INTERNAL;
+        self->reply.message = (char *)(rc == ENOMEM ? "out of memory; nothing was changed"
+                                                    : "storage error; nothing was changed");
+    }
+    return rc;
+}
+
+int hrs_service_handle(void *svc, server_call_t *call, const auth_identity_t *caller,
+                       const ProtobufCMessage *request, const char *request_id, MDB_txn *txn)
+{
+    hrs_service_t *self = svc;
+    Pay__HoursReply *reply;
+    bool readonly;
+    self->server = server_call_server(call);
+    int rc = hrs_service_apply(self, caller, (const Pay__HoursRequest *)request, txn, &reply,
+                               &readonly);
+    if (rc != 0) {
+        if (rc != MDB_MAP_FULL)
+            log_error("hours.request", "request %s from %s: %s", request_id, caller->name,
+                      mdb_strerror(rc));
+        server_reply(call, &reply->base);
+        return rc;
+    }
+    if (readonly)
+        server_call_readonly(call);
+    if (server_reply(call, &reply->base) != 0) {
+        server_reply_status(call, PAY__STATUS__INTERNAL, "the reply could not be packed");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,1005 @@
+/* hrs_store: see hrs_store.h for the layout. */
+#include "hrs_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hours.pb-c.h"
+#include "log.h"
+#include "server.h"
+
+#define S_PACK_MAX 8192
+
+enum {
+    DB_PRISONS,
+    DB_POLICIES,
+    DB_PRISONERS,
+    DB_TRANSFERS,
+    DB_LEVELS,
+    DB_CONTRACTS,
+    DB_CONTRACTS_BY_PRISON,
+    DB_ALLOCATIONS,
+    DB_RECORDS,
+    DB_BY_DAY,
+    DB_WEEK_MINUTES,
+    DB_BY_WEEK,
+    DB_BY_CONTRACT,
+    DB_TOTALS,
+    DB_CLOSED,
+    DB_OUTBOX,
+    DB_REQUESTS,
+    DB_COUNT
+};
+
+static const char *const s_db_names[DB_COUNT + 1] = {
+    "prisons",     "policies",     "prisoners", "transfers",   "levels",
+    "contracts",   "contracts_by_prison",       "allocations", "records",
+    "by_day",      "week_minutes", "by_week",   "by_contract", "totals",
+    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
+
+struct hrs_store_t {
+    store_t *store;
+    MDB_dbi dbi[DB_COUNT];
+};
+
+hrs_store_t *hrs_store_open(const char *dir, size_t map_size)
+{
+    hrs_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto fail;
+    self->store = store_open(dir, s_db_names, map_size);
+    if (!self->store)
+        goto fail;
+    for (int i = 0; i < DB_COUNT; i++)
+        self->dbi[i] = store_dbi(self->store, s_db_names[i]);
+    return self;
+fail:
+    if (self)
+        free(self);
+    log_error("hours.store", "cannot open the hours store in %s", dir ? dir : "(null)");
+    return NULL;
+}
+
+void hrs_store_destroy(hrs_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_destroy(&(*self_p)->store);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+store_t *hrs_store_store(hrs_store_t *self)
+{
+    return self->store;
+}
+
+MDB_dbi hrs_store_outbox_dbi(hrs_store_t *self)
+{
+    return self->dbi[DB_OUTBOX];
+}
+
+uint32_t hrs_store_date_key(int32_t day)
+{
+    return (uint32_t)day ^ 0x80000000u;
+}
+
+static int32_t s_date_from_key(uint32_t k)
+{
+    return (int32_t)(k ^ 0x80000000u);
+}
+
+uint32_t hrs_store_week_key(int32_t day)
+{
+    return civil_week_key(civil_iso_week(day));
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* A key built piece by piece into a fixed buffer. */
+typedef struct {
+    uint8_t b[512];
+    size_t n;
+} s_key_t;
+
+static void s_key_bytes(s_key_t *k, const void *p, size_t n)
+{
+    if (k->n + n > sizeof k->b)
+        n = sizeof k->b - k->n;   /* cannot happen with checked fields */
+    memcpy(k->b + k->n, p, n);
+    k->n += n;
+}
+
+static void s_key_str(s_key_t *k, const char *s)
+{
+    s_key_bytes(k, s, strlen(s));
+}
+
+/* A fixed-width field, NUL-padded, so that the next field starts at a known
+ * offset and a shorter id never prefixes a longer one. */
+static void s_key_fixed(s_key_t *k, const char *s, size_t width)
+{
+    uint8_t pad[32] = {0};
+    size_t n = strlen(s);
+    if (n > width)
+        n = width;
+    s_key_bytes(k, s, n);
+    s_key_bytes(k, pad, width - n);
+}
+
+static void s_key_u32(s_key_t *k, uint32_t v)
+{
+    uint8_t b[4];
+    store_be32_put(b, v);
+    s_key_bytes(k, b, 4);
+}
+
+static void s_key_u8(s_key_t *k, uint8_t v)
+{
+    s_key_bytes(k, &v, 1);
+}
+
+static int s_put(MDB_txn *txn, MDB_dbi dbi, const s_key_t *k, const void *v, size_t vlen)
+{
+    return store_put(txn, dbi, k->b, k->n, v, vlen, 0);
+}
+
+static int s_get(MDB_txn *txn, MDB_dbi dbi, const s_key_t *k, MDB_val *out)
+{
+    return store_get(txn, dbi, k->b, k->n, out);
+}
+
+static int s_del(MDB_txn *txn, MDB_dbi dbi, const s_key_t *k)
+{
+    MDB_val key = {k->n, (void *)k->b};
+    int rc = mdb_del(txn, dbi, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_put_msg(MDB_txn *txn, MDB_dbi dbi, const s_key_t *k, const ProtobufCMessage *m)
+{
+    uint8_t buf[S_PACK_MAX];
+    size_t len = protobuf_c_message_get_packed_size(m);
+    if (len > sizeof buf)
+        return MDB_BAD_VALSIZE;
+    protobuf_c_message_pack(m, buf);
+    return s_put(txn, dbi, k, buf, len);
+}
+
+static void s_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void s_copy_n(char *dst, size_t size, const void *src, size_t n)
+{
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* The value of the key with the greatest date_key <= date among the keys
+ * that start with `prefix` (whose last 4 bytes are the date key). */
+static int s_latest_on_or_before(MDB_txn *txn, MDB_dbi dbi, const s_key_t *prefix,
+                                 int32_t date, MDB_val *val)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k = *prefix;
+    s_key_u32(&k, hrs_store_date_key(date));
+    MDB_val key = {k.n, k.b};
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, val, MDB_SET_RANGE);
+    if (rc == 0 && key.mv_size == k.n && memcmp(key.mv_data, k.b, k.n) == 0)
+        goto done;   /* exactly on the date */
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &key, val, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &key, val, MDB_LAST);
+    if (rc != 0)
+        goto done;
+    if (key.mv_size != prefix->n + 4 || memcmp(key.mv_data, prefix->b, prefix->n) != 0)
+        rc = MDB_NOTFOUND;
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* ---- prisons and policies ------------------------------------------------ */
+
+static int s_put_policy_row(hrs_store_t *self, MDB_txn *txn, const char *prison, int32_t from,
+                            const hrs_policy_t *p)
+{
+    s_key_t k = {.n = 0};
+    uint8_t v[12];
+    s_key_str(&k, prison);
+    s_key_u32(&k, hrs_store_date_key(from));
+    store_be32_put(v, p->weekly_cap);
+    store_be32_put(v + 4, p->daily_cap);
+    store_be32_put(v + 8, p->backdate_days);
+    return s_put(txn, self->dbi[DB_POLICIES], &k, v, sizeof v);
+}
+
+int hrs_store_put_prison(hrs_store_t *self, MDB_txn *txn, const hrs_prison_t *p)
+{
+    Pay__HoursStoredPrison m = PAY__HOURS_STORED_PRISON__INIT;
+    s_key_t k = {.n = 0};
+    m.name = (char *)p->name;
+    m.regime = (char *)hrs_regime_name(p->regime);
+    s_key_str(&k, p->code);
+    int rc = s_put_msg(txn, self->dbi[DB_PRISONS], &k, &m.base);
+    if (rc != 0)
+        return rc;
+    return s_put_policy_row(self, txn, p->code, INT32_MIN, &p->policy);
+}
+
+int hrs_store_get_prison(hrs_store_t *self, MDB_txn *txn, const char *code, hrs_prison_t *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, code);
+    int rc = s_get(txn, self->dbi[DB_PRISONS], &k, &v);
+    if (rc != 0 || !out)
+        return rc;
+    Pay__HoursStoredPrison *m = pay__hours_stored_prison__unpack(NULL, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    memset(out, 0, sizeof *out);
+    s_copy(out->code, sizeof out->code, code);
+    s_copy(out->name, sizeof out->name, m->name);
+    if (hrs_regime_parse(m->regime, &out->regime) != 0)
+        out->regime = HRS_REGIME_NONE;
+    out->policy = hrs_rules_policy_default();
+    pay__hours_stored_prison__free_unpacked(m, NULL);
+    return 0;
+}
+
+int hrs_store_put_policy(hrs_store_t *self, MDB_txn *txn, const hrs_policy_change_t *p)
+{
+    return s_put_policy_row(self, txn, p->prison, p->from, &p->policy);
+}
+
+int hrs_store_policy_on(hrs_store_t *self, MDB_txn *txn, const char *prison, int32_t date,
+                        hrs_policy_t *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, prison);
+    *out = hrs_rules_policy_default();
+    int rc = s_latest_on_or_before(txn, self->dbi[DB_POLICIES], &k, date, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 12)
+        return MDB_CORRUPTED;
+    out->weekly_cap = store_be32_get(v.mv_data);
+    out->daily_cap = store_be32_get((uint8_t *)v.mv_data + 4);
+    out->backdate_days = store_be32_get((uint8_t *)v.mv_data + 8);
+    return 0;
+}
+
+/* ---- prisoners ---------------------------------------------------------- */
+
+int hrs_store_put_prisoner(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p)
+{
+    Pay__HoursStoredPrisoner m = PAY__HOURS_STORED_PRISONER__INIT;
+    s_key_t k = {.n = 0};
+    m.prison = (char *)p->prison;
+    m.has_level = 1;
+    m.level = p->level;
+    if (p->cleared_on != HRS_NO_DATE) {
+        m.has_cleared_on = 1;
+        m.cleared_on = p->cleared_on;
+    }
+    if (p->released_on != HRS_NO_DATE) {
+        m.has_released_on = 1;
+        m.released_on = p->released_on;
+    }
+    s_key_str(&k, p->number);
+    return s_put_msg(txn, self->dbi[DB_PRISONERS], &k, &m.base);
+}
+
+int hrs_store_get_prisoner(hrs_store_t *self, MDB_txn *txn, const char *number,
+                           hrs_prisoner_t *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, number);
+    int rc = s_get(txn, self->dbi[DB_PRISONERS], &k, &v);
+    if (rc != 0 || !out)
+        return rc;
+    Pay__HoursStoredPrisoner *m = pay__hours_stored_prisoner__unpack(NULL, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    memset(out, 0, sizeof *out);
+    s_copy(out->number, sizeof out->number, number);
+    s_copy(out->prison, sizeof out->prison, m->prison);
+    out->level = m->has_level ? m->level : PAY__INCENTIVE_LEVEL__INCENTIVE_UNSPECIFIED;
+    out->cleared_on = m->has_cleared_on ? m->cleared_on : HRS_NO_DATE;
+    out->released_on = m->has_released_on ? m->released_on : HRS_NO_DATE;
+    pay__hours_stored_prisoner__free_unpacked(m, NULL);
+    return 0;
+}
+
+int hrs_store_put_transfer(hrs_store_t *self, MDB_txn *txn, const hrs_transfer_row_t *t)
+{
+    s_key_t k = {.n = 0};
+    s_key_str(&k, t->prisoner);
+    s_key_u32(&k, hrs_store_date_key(t->from));
+    return s_put(txn, self->dbi[DB_TRANSFERS], &k, t->prison, 3);
+}
+
+int hrs_store_put_level(hrs_store_t *self, MDB_txn *txn, const hrs_level_row_t *l)
+{
+    s_key_t k = {.n = 0};
+    uint8_t v = (uint8_t)l->level;
+    s_key_str(&k, l->prisoner);
+    s_key_u32(&k, hrs_store_date_key(l->from));
+    return s_put(txn, self->dbi[DB_LEVELS], &k, &v, 1);
+}
+
+int hrs_store_custody_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
+                         int32_t date, char out[HRS_PRISON_LEN])
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, p->number);
+    int rc = s_latest_on_or_before(txn, self->dbi[DB_TRANSFERS], &k, date, &v);
+    if (rc == MDB_NOTFOUND) {
+        s_copy(out, HRS_PRISON_LEN, p->prison);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    s_copy_n(out, HRS_PRISON_LEN, v.mv_data, v.mv_size);
+    return 0;
+}
+
+int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
+                       int32_t date, Pay__IncentiveLevel *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, p->number);
+    int rc = s_latest_on_or_before(txn, self->dbi[DB_LEVELS], &k, date, &v);
+    if (rc == MDB_NOTFOUND) {
+        *out = p->level;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 1)
+        return MDB_CORRUPTED;
+    *out = (Pay__IncentiveLevel)((uint8_t *)v.mv_data)[0];
+    return 0;
+}
+
+/* ---- contracts and allocations ------------------------------------------ */
+
+static int s_index_contract(hrs_store_t *self, MDB_txn *txn, const char *prison, const char *id,
+                            bool add)
+{
+    s_key_t k = {.n = 0};
+    s_key_str(&k, prison);
+    s_key_str(&k, id);
+    if (add)
+        return s_put(txn, self->dbi[DB_CONTRACTS_BY_PRISON], &k, "", 0);
+    return s_del(txn, self->dbi[DB_CONTRACTS_BY_PRISON], &k);
+}
+
+int hrs_store_put_contract(hrs_store_t *self, MDB_txn *txn, const hrs_contract_t *c)
+{
+    Pay__HoursStoredContract m = PAY__HOURS_STORED_CONTRACT__INIT;
+    s_key_t k = {.n = 0};
+    hrs_contract_t *old = malloc(sizeof *old);
+    int rc;
+    if (!old)
+        return ENOMEM;
+    rc = hrs_store_get_contract(self, txn, c->id, old);
+    if (rc == 0 && strcmp(old->prison, c->prison) != 0)
+        rc = s_index_contract(self, txn, old->prison, c->id, false);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    free(old);
+    if (rc != 0)
+        return rc;
+    m.employer = (char *)c->employer;
+    m.prison = (char *)c->prison;
+    m.activity = (char *)c->activity;
+    m.has_work_type = 1;
+    m.work_type = c->work_type;
+    m.has_start = 1;
+    m.start = c->start;
+    if (c->end != HRS_NO_DATE) {
+        m.has_end = 1;
+        m.end = c->end;
+    }
+    m.has_public_contact = 1;
+    m.public_contact = c->public_contact;
+    if (c->attested) {
+        m.attested_by = (char *)c->attested_by;
+        m.has_attested_on = 1;
+        m.attested_on = c->attested_on;
+        m.attestation_ref = (char *)c->attestation_ref;
+    }
+    s_key_str(&k, c->id);
+    if ((rc = s_put_msg(txn, self->dbi[DB_CONTRACTS], &k, &m.base)) != 0)
+        return rc;
+    return s_index_contract(self, txn, c->prison, c->id, true);
+}
+
+int hrs_store_get_contract(hrs_store_t *self, MDB_txn *txn, const char *id, hrs_contract_t *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, id);
+    int rc = s_get(txn, self->dbi[DB_CONTRACTS], &k, &v);
+    if (rc != 0 || !out)
+        return rc;
+    Pay__HoursStoredContract *m = pay__hours_stored_contract__unpack(NULL, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    memset(out, 0, sizeof *out);
+    s_copy(out->id, sizeof out->id, id);
+    s_copy(out->employer, sizeof out->employer, m->employer);
+    s_copy(out->prison, sizeof out->prison, m->prison);
+    s_copy(out->activity, sizeof out->activity, m->activity);
+    out->work_type = m->work_type;
+    out->start = m->start;
+    out->end = m->has_end ? m->end : HRS_NO_DATE;
+    out->public_contact = m->public_contact;
+    out->attested = m->attested_by != NULL;
+    s_copy(out->attested_by, sizeof out->attested_by, m->attested_by);
+    out->attested_on = m->has_attested_on ? m->attested_on : HRS_NO_DATE;
+    s_copy(out->attestation_ref, sizeof out->attestation_ref, m->attestation_ref);
+    pay__hours_stored_contract__free_unpacked(m, NULL);
+    return 0;
+}
+
+int hrs_store_has_outside_contracts(hrs_store_t *self, MDB_txn *txn, const char *prison,
+                                    bool *yes)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k = {.n = 0};
+    MDB_val key, val;
+    char id[HRS_CONTRACT_LEN];
+    hrs_contract_t *c = malloc(sizeof *c);
+    int rc;
+    *yes = false;
+    if (!c)
+        return ENOMEM;
+    s_key_str(&k, prison);
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if ((rc = mdb_cursor_open(txn, self->dbi[DB_CONTRACTS_BY_PRISON], &cur)) != 0)
+        goto done;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size <= k.n || memcmp(key.mv_data, k.b, k.n) != 0)
+            break;
+        s_copy_n(id, sizeof id, (uint8_t *)key.mv_data + k.n, key.mv_size - k.n);
+        if ((rc = hrs_store_get_contract(self, txn, id, c)) != 0)
+            goto done;
+        if (c->work_type == PAY__WORK_TYPE__OUTSIDE) {
+            *yes = true;
+            break;
+        }
+    }
+    rc = (rc == MDB_NOTFOUND) ? 0 : rc;
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(c);
+    return rc;
+}
+
+static void s_alloc_prefix(s_key_t *k, const char *prisoner, const char *contract)
+{
+    k->n = 0;
+    s_key_str(k, prisoner);
+    s_key_fixed(k, contract, HRS_CONTRACT_LEN - 1);
+}
+
+int hrs_store_put_allocation(hrs_store_t *self, MDB_txn *txn, const hrs_allocation_row_t *a)
+{
+    s_key_t k;
+    uint8_t v[8];
+    s_alloc_prefix(&k, a->prisoner, a->contract);
+    s_key_u32(&k, hrs_store_date_key(a->from));
+    store_be32_put(v, hrs_store_date_key(a->to));
+    store_be32_put(v + 4, a->pay_band);
+    return s_put(txn, self->dbi[DB_ALLOCATIONS], &k, v, sizeof v);
+}
+
+int hrs_store_allocation_on(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                            const char *contract, int32_t date, bool *allocated,
+                            uint32_t *band)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k;
+    MDB_val key, val;
+    int rc;
+    *allocated = false;
+    *band = 0;
+    s_alloc_prefix(&k, prisoner, contract);
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if ((rc = mdb_cursor_open(txn, self->dbi[DB_ALLOCATIONS], &cur)) != 0)
+        return rc;
+    /* Keys run in `from` order, so the last covering row has the latest
+     * from; rows from after the date end the scan. */
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != k.n + 4 || memcmp(key.mv_data, k.b, k.n) != 0 || val.mv_size != 8)
+            break;
+        int32_t from = s_date_from_key(store_be32_get((uint8_t *)key.mv_data + k.n));
+        if (from > date)
+            break;
+        int32_t to = s_date_from_key(store_be32_get(val.mv_data));
+        if (date <= to) {
+            *allocated = true;
+            *band = store_be32_get((uint8_t *)val.mv_data + 4);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+void hrs_store_state(const hrs_stored_t *s, Pay__RecordState *out, char date[CIVIL_DATE_LEN],
+                     char week[CIVIL_WEEK_LEN])
+{
+    pay__record_state__init(out);
+    civil_format_date(s->rec.date, date);
+    civil_format_week(civil_iso_week(s->rec.date), week);
+    out->record_id = (char *)s->rec.record_id;
+    out->prisoner = (char *)s->rec.prisoner;
+    out->prison = (char *)s->prison;
+    out->employer = (char *)s->employer;
+    out->contract = (char *)s->rec.contract;
+    out->has_work_type = 1;
+    out->work_type = s->work_type;
+    out->has_pay_band = 1;
+    out->pay_band = s->pay_band;
+    out->has_incentive_level = 1;
+    out->incentive_level = s->level;
+    out->date = date;
+    out->week = week;
+    out->has_session = 1;
+    out->session = s->rec.session;
+    out->has_minutes = 1;
+    out->minutes = s->rec.minutes;
+    out->has_units = 1;
+    out->units = s->rec.units;
+    out->has_outcome = 1;
+    out->outcome = s->rec.outcome;
+    out->has_paid_absence = 1;
+    out->paid_absence = s->rec.paid_absence;
+    out->activity = (char *)s->activity;
+}
+
+static int s_put_record(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+{
+    Pay__HoursStoredRecord m = PAY__HOURS_STORED_RECORD__INIT;
+    Pay__RecordState st;
+    char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
+    s_key_t k = {.n = 0};
+    hrs_store_state(s, &st, date, week);
+    m.state = &st;
+    m.has_voided = 1;
+    m.voided = s->voided;
+    m.has_amendments = 1;
+    m.amendments = s->amendments;
+    m.recorded_by = (char *)s->recorded_by;
+    m.has_recorded_at = 1;
+    m.recorded_at = s->recorded_at;
+    m.has_first_minutes = 1;
+    m.first_minutes = s->first.minutes;
+    m.has_first_units = 1;
+    m.first_units = s->first.units;
+    m.has_first_outcome = 1;
+    m.first_outcome = s->first.outcome;
+    m.has_first_paid_absence = 1;
+    m.first_paid_absence = s->first.paid_absence;
+    s_key_str(&k, s->rec.record_id);
+    return s_put_msg(txn, self->dbi[DB_RECORDS], &k, &m.base);
+}
+
+int hrs_store_get_record(hrs_store_t *self, MDB_txn *txn, const char *record_id,
+                         hrs_stored_t *out)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    s_key_str(&k, record_id);
+    int rc = s_get(txn, self->dbi[DB_RECORDS], &k, &v);
+    if (rc != 0)
+        return rc;
+    Pay__HoursStoredRecord *m = pay__hours_stored_record__unpack(NULL, v.mv_size, v.mv_data);
+    if (!m || !m->state || !m->state->date ||
+        civil_parse_date(m->state->date, &out->rec.date) != 0) {
+        if (m)
+            pay__hours_stored_record__free_unpacked(m, NULL);
+        return MDB_CORRUPTED;
+    }
+    const Pay__RecordState *st = m->state;
+    hrs_record_t *r = &out->rec;
+    s_copy(r->record_id, sizeof r->record_id, record_id);
+    s_copy(r->prisoner, sizeof r->prisoner, st->prisoner);
+    s_copy(r->contract, sizeof r->contract, st->contract);
+    r->session = st->session;
+    r->minutes = st->minutes;
+    r->units = st->units;
+    r->outcome = st->outcome;
+    r->paid_absence = st->paid_absence;
+    s_copy(out->prison, sizeof out->prison, st->prison);
+    s_copy(out->employer, sizeof out->employer, st->employer);
+    s_copy(out->activity, sizeof out->activity, st->activity);
+    out->work_type = st->work_type;
+    out->pay_band = st->pay_band;
+    out->level = st->incentive_level;
+    out->voided = m->voided;
+    out->amendments = m->amendments;
+    s_copy(out->recorded_by, sizeof out->recorded_by, m->recorded_by);
+    out->recorded_at = m->recorded_at;
+    out->first = *r;
+    out->first.minutes = m->first_minutes;
+    out->first.units = m->first_units;
+    out->first.outcome = m->first_outcome;
+    out->first.paid_absence = m->first_paid_absence;
+    pay__hours_stored_record__free_unpacked(m, NULL);
+    return 0;
+}
+
+static void s_day_key(s_key_t *k, const char *prisoner, int32_t date)
+{
+    k->n = 0;
+    s_key_str(k, prisoner);
+    s_key_u32(k, hrs_store_date_key(date));
+}
+
+int hrs_store_day(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t date,
+                  hrs_day_slot_t out[3], int *n)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k;
+    MDB_val key, val;
+    int rc;
+    *n = 0;
+    s_day_key(&k, prisoner, date);
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if ((rc = mdb_cursor_open(txn, self->dbi[DB_BY_DAY], &cur)) != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0 && *n < 3;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != k.n + 1 || memcmp(key.mv_data, k.b, k.n) != 0)
+            break;
+        if (val.mv_size < 4) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        hrs_day_slot_t *s = &out[(*n)++];
+        s->session = (Pay__Session)((uint8_t *)key.mv_data)[k.n];
+        s->minutes = store_be32_get(val.mv_data);
+        s_copy_n(s->record_id, sizeof s->record_id, (uint8_t *)val.mv_data + 4, val.mv_size - 4);
+    }
+    mdb_cursor_close(cur);
+    return (rc == MDB_NOTFOUND || rc == 0) ? 0 : rc;
+}
+
+static void s_week_minutes_key(s_key_t *k, const char *prisoner, int32_t date)
+{
+    k->n = 0;
+    s_key_str(k, prisoner);
+    s_key_u32(k, hrs_store_week_key(date));
+}
+
+int hrs_store_week_minutes(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                           int32_t date, uint64_t *minutes)
+{
+    s_key_t k;
+    MDB_val v;
+    s_week_minutes_key(&k, prisoner, date);
+    *minutes = 0;
+    int rc = s_get(txn, self->dbi[DB_WEEK_MINUTES], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    *minutes = store_be64_get(v.mv_data);
+    return 0;
+}
+
+static int s_week_minutes_add(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                              int32_t date, int64_t delta)
+{
+    uint64_t m;
+    uint8_t v[8];
+    s_key_t k;
+    int rc = hrs_store_week_minutes(self, txn, prisoner, date, &m);
+    if (rc != 0)
+        return rc;
+    m = (uint64_t)((int64_t)m + delta);
+    s_week_minutes_key(&k, prisoner, date);
+    if (m == 0)
+        return s_del(txn, self->dbi[DB_WEEK_MINUTES], &k);
+    store_be64_put(v, m);
+    return s_put(txn, self->dbi[DB_WEEK_MINUTES], &k, v, sizeof v);
+}
+
+static void s_week_prison_key(s_key_t *k, const char *prison, uint32_t week_key)
+{
+    k->n = 0;
+    s_key_str(k, prison);
+    s_key_u32(k, week_key);
+}
+
+int hrs_store_totals(hrs_store_t *self, MDB_txn *txn, const char *prison, uint32_t week_key,
+                     hrs_totals_t *out)
+{
+    s_key_t k;
+    MDB_val v;
+    memset(out, 0, sizeof *out);
+    s_week_prison_key(&k, prison, week_key);
+    int rc = s_get(txn, self->dbi[DB_TOTALS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 32)
+        return MDB_CORRUPTED;
+    const uint8_t *p = v.mv_data;
+    out->records = store_be64_get(p);
+    out->minutes = store_be64_get(p + 8);
+    out->billable_minutes = store_be64_get(p + 16);
+    out->billable_units = store_be64_get(p + 24);
+    return 0;
+}
+
+/* Adds (sign +1) or removes (-1) a record's share of its prison-week totals. */
+static int s_totals_add(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, int sign)
+{
+    hrs_totals_t t;
+    uint8_t v[32];
+    s_key_t k;
+    uint32_t wk = hrs_store_week_key(s->rec.date);
+    int rc = hrs_store_totals(self, txn, s->prison, wk, &t);
+    if (rc != 0)
+        return rc;
+    bool billable = s->rec.outcome == PAY__OUTCOME__ATTENDED;
+    uint64_t one = 1, m = s->rec.minutes, bm = billable ? s->rec.minutes : 0,
+             bu = billable ? s->rec.units : 0;
+    if (sign > 0) {
+        t.records += one;
+        t.minutes += m;
+        t.billable_minutes += bm;
+        t.billable_units += bu;
+    } else {
+        t.records -= one;
+        t.minutes -= m;
+        t.billable_minutes -= bm;
+        t.billable_units -= bu;
+    }
+    s_week_prison_key(&k, s->prison, wk);
+    store_be64_put(v, t.records);
+    store_be64_put(v + 8, t.minutes);
+    store_be64_put(v + 16, t.billable_minutes);
+    store_be64_put(v + 24, t.billable_units);
+    return s_put(txn, self->dbi[DB_TOTALS], &k, v, sizeof v);
+}
+
+static int s_put_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+{
+    s_key_t k;
+    uint8_t v[4 + HRS_RECORD_ID_LEN];
+    size_t idlen = strlen(s->rec.record_id);
+    s_day_key(&k, s->rec.prisoner, s->rec.date);
+    s_key_u8(&k, (uint8_t)s->rec.session);
+    store_be32_put(v, s->rec.minutes);
+    memcpy(v + 4, s->rec.record_id, idlen);
+    return s_put(txn, self->dbi[DB_BY_DAY], &k, v, 4 + idlen);
+}
+
+static int s_del_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+{
+    s_key_t k;
+    s_day_key(&k, s->rec.prisoner, s->rec.date);
+    s_key_u8(&k, (uint8_t)s->rec.session);
+    return s_del(txn, self->dbi[DB_BY_DAY], &k);
+}
+
+int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+{
+    s_key_t k;
+    int rc;
+    if ((rc = s_put_record(self, txn, s)) != 0)
+        return rc;
+    if ((rc = s_put_day(self, txn, s)) != 0)
+        return rc;
+    if ((rc = s_week_minutes_add(self, txn, s->rec.prisoner, s->rec.date, s->rec.minutes)) != 0)
+        return rc;
+    k.n = 0;
+    s_key_str(&k, s->rec.prisoner);
+    s_key_u32(&k, hrs_store_week_key(s->rec.date));
+    s_key_u32(&k, hrs_store_date_key(s->rec.date));
+    s_key_u8(&k, (uint8_t)s->rec.session);
+    s_key_str(&k, s->rec.record_id);
+    if ((rc = s_put(txn, self->dbi[DB_BY_WEEK], &k, "", 0)) != 0)
+        return rc;
+    k.n = 0;
+    s_key_fixed(&k, s->rec.contract, HRS_CONTRACT_LEN - 1);
+    s_key_u32(&k, hrs_store_date_key(s->rec.date));
+    s_key_str(&k, s->rec.record_id);
+    if ((rc = s_put(txn, self->dbi[DB_BY_CONTRACT], &k, "", 0)) != 0)
+        return rc;
+    return s_totals_add(self, txn, s, +1);
+}
+
+int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
+                    const hrs_stored_t *neu)
+{
+    int rc;
+    if ((rc = s_put_record(self, txn, neu)) != 0)
+        return rc;
+    if ((rc = s_put_day(self, txn, neu)) != 0)
+        return rc;
+    if ((rc = s_week_minutes_add(self, txn, neu->rec.prisoner, neu->rec.date,
+                                 (int64_t)neu->rec.minutes - (int64_t)old->rec.minutes)) != 0)
+        return rc;
+    if ((rc = s_totals_add(self, txn, old, -1)) != 0)
+        return rc;
+    return s_totals_add(self, txn, neu, +1);
+}
+
+int hrs_store_void(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old)
+{
+    hrs_stored_t *v = malloc(sizeof *v);
+    int rc;
+    if (!v)
+        return ENOMEM;
+    *v = *old;
+    v->voided = true;
+    rc = s_put_record(self, txn, v);
+    free(v);
+    if (rc != 0)
+        return rc;
+    if ((rc = s_del_day(self, txn, old)) != 0)
+        return rc;
+    if ((rc = s_week_minutes_add(self, txn, old->rec.prisoner, old->rec.date,
+                                 -(int64_t)old->rec.minutes)) != 0)
+        return rc;
+    return s_totals_add(self, txn, old, -1);
+}
+
+int hrs_store_is_closed(hrs_store_t *self, MDB_txn *txn, const char *prison,
+                        uint32_t week_key, bool *closed)
+{
+    s_key_t k;
+    MDB_val v;
+    s_week_prison_key(&k, prison, week_key);
+    int rc = s_get(txn, self->dbi[DB_CLOSED], &k, &v);
+    *closed = rc == 0;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hrs_store_week_closed(hrs_store_t *self, MDB_txn *txn, const char *prison, int32_t date,
+                          bool *closed)
+{
+    return hrs_store_is_closed(self, txn, prison, hrs_store_week_key(date), closed);
+}
+
+int hrs_store_close_week(hrs_store_t *self, MDB_txn *txn, const char *prison,
+                         uint32_t week_key, const char *closed_by, int64_t closed_at,
+                         bool *already)
+{
+    s_key_t k;
+    uint8_t v[8 + AUTH_NAME_LEN];
+    size_t n = strlen(closed_by);
+    int rc = hrs_store_is_closed(self, txn, prison, week_key, already);
+    if (rc != 0 || *already)
+        return rc;
+    if (n > AUTH_NAME_LEN)
+        n = AUTH_NAME_LEN;
+    store_be64_put(v, (uint64_t)closed_at);
+    memcpy(v + 8, closed_by, n);
+    s_week_prison_key(&k, prison, week_key);
+    return s_put(txn, self->dbi[DB_CLOSED], &k, v, 8 + n);
+}
+
+int hrs_store_each_in_week(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                           uint32_t week_key, hrs_store_id_fn *fn, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k = {.n = 0};
+    MDB_val key, val;
+    char id[HRS_RECORD_ID_LEN];
+    int rc;
+    s_key_str(&k, prisoner);
+    s_key_u32(&k, week_key);
+    key.mv_size = k.n;
+    key.mv_data = k.b;
+    if ((rc = mdb_cursor_open(txn, self->dbi[DB_BY_WEEK], &cur)) != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size <= k.n + 5 || memcmp(key.mv_data, k.b, k.n) != 0)
+            break;
+        s_copy_n(id, sizeof id, (uint8_t *)key.mv_data + k.n + 5, key.mv_size - k.n - 5);
+        if ((rc = fn(id, arg)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *contract,
+                               int32_t from, int32_t to, const uint8_t *after,
+                               size_t after_len, uint32_t limit, hrs_store_id_fn *fn,
+                               void *arg, bool *more, uint8_t *next, size_t *next_len)
+{
+    MDB_cursor *cur = NULL;
+    s_key_t k = {.n = 0}, start;
+    MDB_val key, val;
+    char id[HRS_RECORD_ID_LEN];
+    uint32_t done = 0, to_key = hrs_store_date_key(to);
+    int rc;
+    const size_t plen = HRS_CONTRACT_LEN - 1;
+    *more = false;
+    *next_len = 0;
+    s_key_fixed(&k, contract, plen);
+    start = k;
+    if (after && after_len > 0)
+        s_key_bytes(&start, after, after_len);
+    else
+        s_key_u32(&start, hrs_store_date_key(from));
+    key.mv_size = start.n;
+    key.mv_data = start.b;
+    if ((rc = mdb_cursor_open(txn, self->dbi[DB_BY_CONTRACT], &cur)) != 0)
+        return rc;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    /* A page token names the last key already returned: start after it. */
+    if (rc == 0 && after_len > 0 && key.mv_size == start.n &&
+        memcmp(key.mv_data, start.b, start.n) == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size <= plen + 4 || memcmp(key.mv_data, k.b, plen) != 0)
+            break;
+        const uint8_t *p = (const uint8_t *)key.mv_data + plen;
+        uint32_t dk = store_be32_get(p);
+        if (dk > to_key || dk < hrs_store_date_key(from))
+            break;
+        if (done == limit) {
+            *more = true;
+            break;
+        }
+        s_copy_n(id, sizeof id, p + 4, key.mv_size - plen - 4);
+        if ((rc = fn(id, arg)) != 0)
+            break;
+        done++;
+        *next_len = key.mv_size - plen;
+        if (*next_len > HRS_STORE_POS_MAX)
+            *next_len = HRS_STORE_POS_MAX;
+        memcpy(next, p, *next_len);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hrs_store_record_count(hrs_store_t *self, MDB_txn *txn, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, self->dbi[DB_RECORDS], &st);
+    *n = rc == 0 ? st.ms_entries : 0;
+    return rc;
+}

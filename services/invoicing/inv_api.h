@@ -1,0 +1,48 @@
+/* inv_api: the invoicing service's request handlers, without sockets.
+ *
+ * inv_api_handle answers one decoded InvoicingRequest for an authenticated
+ * caller inside a (nested) write transaction, the way server.h runs
+ * handlers; main.c only wraps it. Roles (DOMAIN.md):
+ *   industries  upserts employers and billing terms;
+ *   finance     everything else: issue, payments, all documents, overdue,
+ *               reconciliation, exceptions;
+ *   employer    lists and downloads its OWN documents only: any other
+ *               number is NOT_FOUND, exactly as a number that does not
+ *               exist, so nothing leaks;
+ *   instructor, governor, service, none: PERMISSION_DENIED (health is open
+ *               to every authenticated caller).
+ *
+ * Ownership: the reply and everything it points to live in an arena owned
+ * by the inv_reply_t; inv_reply_free releases it all. */
+#ifndef PAY_INV_API_H
+#define PAY_INV_API_H
+
+#include <lmdb.h>
+
+#include "auth.h"
+#include "inv_store.h"
+#include "invoicing.pb-c.h"
+
+typedef struct {
+    inv_store_t *store;
+    inv_supplier_t supplier;
+    uint32_t auto_issue_days;
+} inv_api_t;
+
+typedef struct inv_arena_block_t inv_arena_block_t;
+
+typedef struct {
+    Pay__InvoicingReply reply;
+    int readonly;                  /* the request changed nothing */
+    inv_arena_block_t *arena;
+} inv_reply_t;
+
+/* Fills out->reply. Returns 0 to keep the request's writes, or non-zero
+ * (an LMDB error, MDB_MAP_FULL included) to roll them back; the reply
+ * stands either way. */
+int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
+                   const Pay__InvoicingRequest *req, MDB_txn *txn, inv_reply_t *out);
+
+void inv_reply_free(inv_reply_t *r);
+
+#endif

@@ -1,0 +1,492 @@
+/* inv_api_test: the invoicing service's store and handlers end to end,
+ * without sockets: hours-feed events applied through the feed's apply fn,
+ * requests answered by inv_api_handle in write transactions, exactly as
+ * main.c runs them. Proves: pricing on the sum, NO_TERMS, issuing and its
+ * numbering, a late record and a void after issue as lines naming the
+ * original invoice, a credit note, roles and employer isolation, payments
+ * and overdue, reconciliation, and documents rendered from the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "civil.h"
+#include "feed.h"
+#include "hours_feed.pb-c.h"
+#include "inv_api.h"
+#include "inv_store.h"
+#include "tap.h"
+
+static inv_api_t s_api;
+static uint64_t s_seq;
+
+/* ---- feed ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *id, *employer, *contract, *prison, *date;
+    uint32_t minutes;
+    uint64_t units;
+    Pay__Outcome outcome;
+} rec_t;
+
+static void s_state(Pay__RecordState *s, const rec_t *r)
+{
+    pay__record_state__init(s);
+    s->record_id = (char *)r->id;
+    s->prisoner = "A1234BC";   /* present in the event; must never reach a document */
+    s->employer = (char *)r->employer;
+    s->contract = (char *)r->contract;
+    s->prison = (char *)r->prison;
+    s->date = (char *)r->date;
+    s->activity = "Laundry";
+    s->has_minutes = s->has_units = s->has_outcome = 1;
+    s->minutes = r->minutes;
+    s->units = r->units;
+    s->outcome = r->outcome;
+}
+
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+} s_ev_t;
+
+static int s_apply_fn(MDB_txn *txn, void *arg)
+{
+    s_ev_t *e = arg;
+    return inv_store_apply_event(txn, ++s_seq, e->buf, e->len, s_api.store);
+}
+
+/* kind: 0 recorded, 1 amended (old -> r2), 2 voided */
+static void s_event(int kind, const rec_t *r, const rec_t *r2)
+{
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    Pay__RecordState a, b;
+    Pay__HoursRecorded rec = PAY__HOURS_RECORDED__INIT;
+    Pay__HoursAmended am = PAY__HOURS_AMENDED__INIT;
+    Pay__HoursVoided vo = PAY__HOURS_VOIDED__INIT;
+    s_state(&a, r);
+    if (kind == 0) {
+        rec.record = &a;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
+        ev.recorded = &rec;
+    } else if (kind == 1) {
+        s_state(&b, r2);
+        am.old = &a;
+        am.new_ = &b;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_AMENDED;
+        ev.amended = &am;
+    } else {
+        vo.old = &a;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_VOIDED;
+        ev.voided = &vo;
+    }
+    s_ev_t e;
+    e.len = pay__hours_event__get_packed_size(&ev);
+    e.buf = malloc(e.len);
+    pay__hours_event__pack(&ev, e.buf);
+    if (store_write(inv_store_store(s_api.store), s_apply_fn, &e) != 0)
+        TAP_OK(0, "feed event applies");
+    free(e.buf);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+typedef struct {
+    const auth_identity_t *who;
+    const Pay__InvoicingRequest *req;
+    inv_reply_t *rep;
+} s_call_t;
+
+static int s_call_fn(MDB_txn *txn, void *arg)
+{
+    s_call_t *c = arg;
+    MDB_txn *nested = NULL;
+    int rc = mdb_txn_begin(mdb_txn_env(txn), txn, 0, &nested);
+    if (rc != 0)
+        return rc;
+    inv_reply_free(c->rep);
+    rc = inv_api_handle(&s_api, c->who, c->req, nested, c->rep);
+    if (rc == 0)
+        return mdb_txn_commit(nested);
+    mdb_txn_abort(nested);
+    return 0;   /* rolled back; the reply stands */
+}
+
+static inv_reply_t s_rep;
+
+static Pay__InvoicingReply *s_do(const auth_identity_t *who, Pay__InvoicingRequest *req)
+{
+    s_call_t c = { who, req, &s_rep };
+    inv_reply_free(&s_rep);
+    memset(&s_rep, 0, sizeof s_rep);
+    req->request_id = "t";
+    if (store_write(inv_store_store(s_api.store), s_call_fn, &c) != 0)
+        TAP_OK(0, "request transaction commits");
+    return &s_rep.reply;
+}
+
+static auth_identity_t s_id(auth_role_t role, const char *scope)
+{
+    auth_identity_t id;
+    memset(&id, 0, sizeof id);
+    id.role = role;
+    snprintf(id.scope, sizeof id.scope, "%s", scope);
+    snprintf(id.name, sizeof id.name, "%s-%s", auth_role_name(role), scope);
+    return id;
+}
+
+static Pay__InvoicingReply *s_issue(const auth_identity_t *who, const char *employer,
+                                    const char *period, const char *date)
+{
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    Pay__Issue is = PAY__ISSUE__INIT;
+    is.employer = (char *)employer;
+    is.period = (char *)period;
+    is.issue_date = (char *)date;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_ISSUE;
+    req.issue = &is;
+    return s_do(who, &req);
+}
+
+static Pay__InvoicingReply *s_get(const auth_identity_t *who, const char *number,
+                                  Pay__DocumentFormat fmt)
+{
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    Pay__GetDocument g = PAY__GET_DOCUMENT__INIT;
+    g.number = (char *)number;
+    g.has_format = fmt != 0;
+    g.format = fmt;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_GET;
+    req.get = &g;
+    return s_do(who, &req);
+}
+
+static Pay__InvoicingReply *s_list(const auth_identity_t *who, const char *employer)
+{
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    Pay__ListDocuments l = PAY__LIST_DOCUMENTS__INIT;
+    l.employer = (char *)employer;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_LIST;
+    req.list = &l;
+    return s_do(who, &req);
+}
+
+static Pay__InvoicingReply *s_pay(const auth_identity_t *who, const char *number,
+                                  const char *amount)
+{
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    Pay__RecordPayment p = PAY__RECORD_PAYMENT__INIT;
+    p.number = (char *)number;
+    p.amount = (char *)amount;
+    p.date = "2026-12-20";
+    p.reference = "BACS 1";
+    req.body_case = PAY__INVOICING_REQUEST__BODY_PAYMENT;
+    req.payment = &p;
+    return s_do(who, &req);
+}
+
+/* The stored document, for looking at its lines. */
+static Pay__StoredDocument *s_doc(const char *number)
+{
+    MDB_txn *txn;
+    int rc;
+    store_read_begin(inv_store_store(s_api.store), &txn);
+    Pay__StoredDocument *sd = inv_store_get_doc(s_api.store, txn, number, &rc);
+    mdb_txn_abort(txn);
+    return sd;
+}
+
+static const Pay__StoredLine *s_line_for(const Pay__StoredDocument *sd, const char *contract,
+                                         const char *period)
+{
+    for (size_t i = 0; sd && i < sd->n_lines; i++)
+        if (strcmp(sd->lines[i]->contract, contract) == 0
+            && strcmp(sd->lines[i]->period, period) == 0)
+            return sd->lines[i];
+    return NULL;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/inv_api_test.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    s_api.store = inv_store_open(dir, 0);
+    s_api.supplier = (inv_supplier_t){ "Prison Industries Trading Unit", "102 Petty France, London",
+                                       "SW1H 9AJ", "GB123456789", "billing@industries.example", NULL };
+    TAP_OK(s_api.store != NULL, "store opens");
+
+    auth_identity_t industries = s_id(ROLE_INDUSTRIES, ""), finance = s_id(ROLE_FINANCE, ""),
+                    dhl = s_id(ROLE_EMPLOYER, "dhl"), tesco = s_id(ROLE_EMPLOYER, "tesco"),
+                    instructor = s_id(ROLE_INSTRUCTOR, "MDI"), governor = s_id(ROLE_GOVERNOR, "MDI");
+
+    /* Reference data. */
+    Pay__EmployerRow e1 = PAY__EMPLOYER_ROW__INIT, e2 = PAY__EMPLOYER_ROW__INIT,
+                     e3 = PAY__EMPLOYER_ROW__INIT;
+    e1.id = "dhl"; e1.name = "DHL Supply Chain Ltd"; e1.address = "Ocean House, Bracknell";
+    e1.postcode = "RG12 1AW"; e1.vat_number = "GB987654321"; e1.email = "ap@dhl.example";
+    e1.billing_period = "MONTHLY"; e1.payment_terms_days = "30";
+    e2 = e1;
+    e2.id = "tesco"; e2.name = "Tesco Stores Ltd"; e2.vat_number = "GB111222333";
+    e2.billing_period = "WEEKLY"; e2.payment_terms_days = "";
+    e3 = e1;
+    e3.id = "Bad_Id";
+    Pay__EmployerRow *erows[] = { &e1, &e2, &e3 };
+    Pay__UpsertEmployers ue = PAY__UPSERT_EMPLOYERS__INIT;
+    ue.n_rows = 3;
+    ue.rows = erows;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_UPSERT_EMPLOYERS;
+    req.upsert_employers = &ue;
+    Pay__InvoicingReply *r = s_do(&finance, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "finance may not register employers");
+    r = s_do(&industries, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__OK, "industries registers employers");
+    TAP_EQ_INT(r->n_items, 3, "one answer per row");
+    TAP_OK(r->n_items == 3 && r->items[0]->status == PAY__STATUS__OK
+           && r->items[1]->status == PAY__STATUS__OK
+           && r->items[2]->status == PAY__STATUS__INVALID_ARGUMENT,
+           "bad employer id refused row by row, the others kept");
+
+    Pay__BillingTermsRow t[5];
+    const char *tc[][5] = {
+        { "C-0042", "2026-01-01", "HOURLY", "1.01", "2000" },
+        { "C-0050", "2026-01-01", "UNIT", "0.25", "500" },
+        { "C-0043", "2026-01-01", "HOURLY", "12.00", "2000" },
+        { "C-0060", "2026-01-01", "HOURLY", "12", "0" },
+        { "C-0061", "2026-01-01", "HOURLY", "1.234", "0" },
+    };
+    Pay__BillingTermsRow *trows[5];
+    for (int i = 0; i < 5; i++) {
+        pay__billing_terms_row__init(&t[i]);
+        t[i].contract = (char *)tc[i][0];
+        t[i].effective_from = (char *)tc[i][1];
+        t[i].basis = (char *)tc[i][2];
+        t[i].charge = (char *)tc[i][3];
+        t[i].vat_rate_bp = (char *)tc[i][4];
+        trows[i] = &t[i];
+    }
+    Pay__UpsertBillingTerms ut = PAY__UPSERT_BILLING_TERMS__INIT;
+    ut.n_rows = 5;
+    ut.rows = trows;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_UPSERT_TERMS;
+    req.upsert_terms = &ut;
+    r = s_do(&industries, &req);
+    TAP_OK(r->n_items == 5 && r->items[4]->status == PAY__STATUS__INVALID_ARGUMENT
+           && r->items[0]->status == PAY__STATUS__OK, "terms upserted; 3-decimal charge refused");
+
+    /* Hours: three 20-minute ATTENDED records at 101p/h, a SICK one, units,
+     * a record with no terms, and Tesco's week. */
+    rec_t a1 = { "r1", "dhl", "C-0042", "MDI", "2026-11-03", 20, 0, PAY__OUTCOME__ATTENDED };
+    rec_t a2 = { "r2", "dhl", "C-0042", "MDI", "2026-11-04", 20, 0, PAY__OUTCOME__ATTENDED };
+    rec_t a3 = { "r3", "dhl", "C-0042", "MDI", "2026-11-05", 20, 0, PAY__OUTCOME__ATTENDED };
+    rec_t sick = { "r4", "dhl", "C-0042", "MDI", "2026-11-06", 300, 0, PAY__OUTCOME__SICK };
+    rec_t u1 = { "r5", "dhl", "C-0050", "LEI", "2026-11-10", 240, 100, PAY__OUTCOME__ATTENDED };
+    rec_t nt = { "r6", "dhl", "C-0099", "MDI", "2026-11-11", 60, 0, PAY__OUTCOME__ATTENDED };
+    rec_t ts = { "r7", "tesco", "C-0060", "PVI", "2026-11-17", 120, 0, PAY__OUTCOME__ATTENDED };
+    s_event(0, &a1, NULL);
+    s_event(0, &a2, NULL);
+    s_event(0, &a3, NULL);
+    s_event(0, &sick, NULL);
+    s_event(0, &u1, NULL);
+    s_event(0, &nt, NULL);
+    s_event(0, &ts, NULL);
+
+    r = s_issue(&dhl, "", "", "2026-12-01");
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "an employer may not issue");
+    r = s_issue(&finance, "", "", "2026-11-20");
+    TAP_OK(r->status == PAY__STATUS__OK && r->issued && r->issued->n_documents == 0,
+           "nothing issued before the periods end");
+    r = s_issue(&finance, "", "", "2026-12-01");
+    TAP_OK(r->status == PAY__STATUS__OK && r->issued && r->issued->n_documents == 2,
+           "issue on 2026-12-01: one document per employer period");
+    Pay__StoredDocument *d1 = s_doc("INV-000001"), *d2 = s_doc("INV-000002");
+    TAP_OK(d1 && d2, "INV-000001 and INV-000002 stored");
+    TAP_OK(d1 && strcmp(d1->employer, "dhl") == 0 && strcmp(d1->period, "2026-11") == 0,
+           "dhl is invoiced monthly first (employers in id order)");
+    const Pay__StoredLine *l = s_line_for(d1, "C-0042", "2026-11");
+    TAP_OK(l && l->minutes == 60 && l->net == 101, "3 x 20 min at 101p/h: one line, 60 min, 101p");
+    l = s_line_for(d1, "C-0050", "2026-11");
+    TAP_OK(l && l->units == 100 && l->net == 2500, "UNIT line: 100 x 25p");
+    TAP_OK(d1 && d1->n_lines == 2, "SICK and NO_TERMS records are not invoiced");
+    TAP_EQ_INT(d1 ? d1->vat_total : -1, 20 + 125, "VAT per rate: 20%% of 101 + 5%% of 2500");
+    TAP_OK(d2 && strcmp(d2->employer, "tesco") == 0 && strcmp(d2->period, "2026-W47") == 0,
+           "tesco invoiced for ISO week 2026-W47");
+    char buf[CIVIL_DATE_LEN];
+    civil_format_date(d1 ? d1->tax_point : 0, buf);
+    TAP_EQ_STR(buf, "2026-11-30", "tax point is the period's last day");
+    civil_format_date(d1 ? d1->due_date : 0, buf);
+    TAP_EQ_STR(buf, "2026-12-31", "due date is issue + 30 days");
+    r = s_issue(&finance, "", "", "2026-12-01");
+    TAP_OK(r->issued && r->issued->n_documents == 0, "issuing again issues nothing");
+
+    /* Exceptions: the C-0099 record waits as NO_TERMS. */
+    req.body_case = PAY__INVOICING_REQUEST__BODY_EXCEPTIONS;
+    Pay__Exceptions ex = PAY__EXCEPTIONS__INIT;
+    req.exceptions = &ex;
+    r = s_do(&finance, &req);
+    TAP_OK(r->exceptions && r->exceptions->n_no_terms == 1
+           && strcmp(r->exceptions->no_terms[0]->contract, "C-0099") == 0
+           && r->exceptions->no_terms[0]->minutes == 60, "NO_TERMS exception listed");
+
+    /* After issue: a late record (new contract line in November) and a void
+     * of an invoiced record; plus December work. */
+    rec_t late = { "r8", "dhl", "C-0043", "MDI", "2026-11-20", 90, 0, PAY__OUTCOME__ATTENDED };
+    rec_t dec = { "r9", "dhl", "C-0042", "MDI", "2026-12-02", 120, 0, PAY__OUTCOME__ATTENDED };
+    s_event(0, &late, NULL);
+    s_event(2, &a1, NULL);
+    s_event(0, &dec, NULL);
+    rec_t u1b = u1;
+    u1b.units = 80;
+    s_event(1, &u1, &u1b);   /* amended: 100 -> 80 units */
+    r = s_issue(&finance, "dhl", "", "2027-01-01");
+    TAP_OK(r->issued && r->issued->n_documents == 1, "next dhl document issued");
+    Pay__StoredDocument *d3 = s_doc("INV-000003");
+    TAP_OK(d3 && strcmp(d3->period, "2026-12") == 0, "INV-000003 is December's invoice");
+    l = s_line_for(d3, "C-0042", "2026-12");
+    TAP_OK(l && l->kind == INV_LINE_PERIOD && l->net == 202, "December line 120 min = 202p");
+    l = s_line_for(d3, "C-0043", "2026-11");
+    TAP_OK(l && l->kind == INV_LINE_LATE && strcmp(l->ref_number, "INV-000001") == 0
+           && l->minutes == 90 && l->net == 1800,
+           "late record: a line of its original period naming INV-000001");
+    l = s_line_for(d3, "C-0042", "2026-11");
+    TAP_OK(l && l->kind == INV_LINE_ADJUSTMENT && strcmp(l->ref_number, "INV-000001") == 0
+           && l->minutes == -20 && l->net == 67 - 101,
+           "void after issue: -20 min, net = price(40 min) - billed 101p, naming INV-000001");
+    l = s_line_for(d3, "C-0050", "2026-11");
+    TAP_OK(l && l->kind == INV_LINE_ADJUSTMENT && l->units == -20 && l->net == -500,
+           "amendment after issue: -20 units, -500p");
+
+    /* The UBL of INV-000003 names the original invoice; the PDF mentions it. */
+    r = s_get(&finance, "INV-000003", PAY__DOCUMENT_FORMAT__UBL);
+    TAP_OK(r->document && r->document->has_content
+           && strstr((const char *)r->document->content.data, "<cbc:ID>INV-000001</cbc:ID>"),
+           "UBL BillingReference names INV-000001");
+    TAP_OK(r->document && !strstr((const char *)r->document->content.data, "A1234BC"),
+           "UBL carries no prisoner number");
+    r = s_get(&finance, "INV-000003", PAY__DOCUMENT_FORMAT__PDF);
+    size_t pdf_len = r->document ? r->document->content.len : 0;
+    uint8_t *pdf1 = pdf_len ? malloc(pdf_len) : NULL;
+    if (pdf1)
+        memcpy(pdf1, r->document->content.data, pdf_len);
+    r = s_get(&finance, "INV-000003", PAY__DOCUMENT_FORMAT__PDF);
+    TAP_OK(pdf1 && r->document && r->document->content.len == pdf_len
+           && memcmp(pdf1, r->document->content.data, pdf_len) == 0,
+           "a stored document renders to identical PDF bytes every time");
+    free(pdf1);
+    r = s_get(&finance, "INV-000003", PAY__DOCUMENT_FORMAT__CSV);
+    TAP_OK(r->document && r->document->content.len > 0
+           && strncmp((const char *)r->document->content.data, "invoice,line,contract", 21) == 0,
+           "CSV export");
+
+    /* A void of Tesco's only record: a credit note. */
+    s_event(2, &ts, NULL);
+    r = s_issue(&finance, "tesco", "", "2026-12-10");
+    TAP_OK(r->issued && r->issued->n_documents == 1 && r->issued->documents[0]->total_pence == -2400,
+           "void after issue alone: a document of -2400p");
+    TAP_EQ_STR(r->issued && r->issued->n_documents ? r->issued->documents[0]->number : "",
+               "CRN-000001", "a total below zero is credit note CRN-000001");
+    r = s_get(&finance, "CRN-000001", PAY__DOCUMENT_FORMAT__UBL);
+    TAP_OK(r->document && strstr((const char *)r->document->content.data, "<CreditNote"),
+           "credit note renders as UBL CreditNote");
+
+    /* Roles and isolation. */
+    r = s_list(&instructor, "");
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "instructor may not list");
+    r = s_get(&governor, "INV-000001", PAY__DOCUMENT_FORMAT__PDF);
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "governor may not fetch");
+    r = s_list(&tesco, "dhl");
+    int only_own = r->documents != NULL;
+    for (size_t i = 0; r->documents && i < r->documents->n_documents; i++)
+        if (strcmp(r->documents->documents[i]->summary->employer, "tesco") != 0)
+            only_own = 0;
+    TAP_OK(only_own && r->documents->n_documents == 2,
+           "tesco asking for dhl's list gets its own 2 documents only");
+    r = s_get(&tesco, "INV-000001", PAY__DOCUMENT_FORMAT__PDF);
+    Pay__Status other = r->status;
+    char other_msg[128];
+    snprintf(other_msg, sizeof other_msg, "%s", r->message ? r->message : "");
+    TAP_OK(other == PAY__STATUS__NOT_FOUND && !r->document, "tesco fetching dhl's INV-000001: NOT_FOUND");
+    r = s_get(&tesco, "INV-000999", PAY__DOCUMENT_FORMAT__PDF);
+    TAP_OK(r->status == other && strstr(other_msg, "no document ") && strstr(r->message, "no document "),
+           "answered exactly like a number that does not exist");
+    r = s_get(&tesco, "INV-000002", PAY__DOCUMENT_FORMAT__PDF);
+    TAP_OK(r->status == PAY__STATUS__OK && r->document && r->document->content.len > 0,
+           "tesco downloads its own invoice");
+    r = s_list(&finance, "");
+    TAP_OK(r->documents && r->documents->n_documents == 4, "finance sees all 4 documents");
+
+    /* Payments and overdue. */
+    r = s_pay(&dhl, "INV-000001", "1.00");
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "an employer may not record payments");
+    r = s_pay(&finance, "INV-000001", "10.00");
+    TAP_OK(r->status == PAY__STATUS__OK && r->document && r->document->info->status == PAY__PAYMENT_STATUS__PART_PAID
+           && r->document->info->outstanding_pence == 2601 + 145 - 1000, "part payment: PART_PAID, outstanding");
+    r = s_pay(&finance, "INV-000001", "100.00");
+    TAP_EQ_INT(r->status, PAY__STATUS__INVALID_ARGUMENT, "overpayment refused");
+    r = s_pay(&finance, "INV-000001", "17.46");
+    TAP_OK(r->status == PAY__STATUS__OK && r->document->info->status == PAY__PAYMENT_STATUS__PAID,
+           "paid in full: PAID");
+    r = s_pay(&finance, "CRN-000001", "1.00");
+    TAP_EQ_INT(r->status, PAY__STATUS__INVALID_ARGUMENT, "no payment against a credit note");
+    r = s_pay(&finance, "INV-000404", "1.00");
+    TAP_EQ_INT(r->status, PAY__STATUS__NOT_FOUND, "payment against an unknown number");
+    req.body_case = PAY__INVOICING_REQUEST__BODY_OVERDUE;
+    Pay__Overdue od = PAY__OVERDUE__INIT;
+    od.as_of = "2027-01-01";
+    req.overdue = &od;
+    r = s_do(&finance, &req);
+    TAP_OK(r->documents && r->documents->n_documents == 1
+           && strcmp(r->documents->documents[0]->summary->number, "INV-000002") == 0,
+           "overdue on 2027-01-01: INV-000002 only (INV-000001 paid, INV-000003 not yet due)");
+
+    /* Reconciliation: billable minutes = invoiced + pending. */
+    req.body_case = PAY__INVOICING_REQUEST__BODY_RECONCILE;
+    Pay__Reconcile rq = PAY__RECONCILE__INIT;
+    rq.prison = "MDI";
+    req.reconcile = &rq;
+    r = s_do(&finance, &req);
+    int64_t bill = 0, inv = 0, pend = 0;
+    for (size_t i = 0; r->reconciliation && i < r->reconciliation->n_rows; i++) {
+        bill += r->reconciliation->rows[i]->billable_minutes;
+        inv += r->reconciliation->rows[i]->minutes_invoiced;
+        pend += r->reconciliation->rows[i]->minutes_pending;
+    }
+    TAP_EQ_INT(bill, 40 + 60 + 90 + 120, "MDI billable minutes (after the void)");
+    TAP_EQ_INT(inv + pend, bill, "invoiced + pending = billable");
+    TAP_EQ_INT(pend, 60, "the NO_TERMS hour is pending");
+
+    /* Numbering stays gapless across many issues. */
+    for (int i = 0; i < 30; i++) {
+        char id[16];
+        rec_t x = { id, "dhl", "C-0042", "MDI", "2026-12-03", (uint32_t)(10 + i), 0, PAY__OUTCOME__ATTENDED };
+        snprintf(id, sizeof id, "g%d", i);
+        s_event(0, &x, NULL);
+        s_issue(&finance, "dhl", "", "2027-01-02");
+    }
+    int gaps = 0;
+    for (int i = 1; i <= 33; i++) {
+        char num[INV_NUMBER_LEN];
+        inv_format_number(INV_KIND_INVOICE, (uint64_t)i, num, sizeof num);
+        Pay__StoredDocument *sd = s_doc(num);
+        if (!sd)
+            gaps++;
+        else
+            protobuf_c_message_free_unpacked(&sd->base, NULL);
+    }
+    Pay__StoredDocument *beyond = s_doc("INV-000034");
+    TAP_OK(gaps == 0 && !beyond, "INV-000001..INV-000033 all exist, none beyond: gapless");
+
+    if (d1) protobuf_c_message_free_unpacked(&d1->base, NULL);
+    if (d2) protobuf_c_message_free_unpacked(&d2->base, NULL);
+    if (d3) protobuf_c_message_free_unpacked(&d3->base, NULL);
+    if (beyond) protobuf_c_message_free_unpacked(&beyond->base, NULL);
+    inv_reply_free(&s_rep);
+    inv_store_destroy(&s_api.store);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        TAP_NOTE("could not remove %s", dir);
+    inv_pdf_shutdown();
+    return tap_done();
+}

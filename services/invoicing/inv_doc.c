@@ -1,0 +1,93 @@
+/* inv_doc: see inv_doc.h. */
+#include "inv_doc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INV_DOC_MAX_LINES 100000
+
+int inv_doc_finish(inv_doc_t *doc)
+{
+    int rc = -1;
+    size_t n = doc->n_lines;
+    int64_t *nets = calloc(n ? n : 1, sizeof *nets);
+    uint32_t *bps = calloc(n ? n : 1, sizeof *bps);
+    if (!nets || !bps || n > INV_DOC_MAX_LINES)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        nets[i] = doc->lines[i].net;
+        bps[i] = doc->lines[i].vat_bp;
+    }
+    doc->n_rates = inv_vat_breakdown(nets, bps, n, doc->rates);
+    if (doc->n_rates < 0)
+        goto fail;
+    doc->net_total = doc->vat_total = 0;
+    for (int j = 0; j < doc->n_rates; j++) {
+        doc->net_total += doc->rates[j].net;
+        doc->vat_total += doc->rates[j].vat;
+    }
+    doc->total = doc->net_total + doc->vat_total;
+    doc->kind = inv_doc_kind(doc->total);
+    rc = 0;
+fail:
+    free(nets);
+    free(bps);
+    return rc;
+}
+
+int inv_doc_sign(const inv_doc_t *doc)
+{
+    return doc->kind == INV_KIND_CREDIT_NOTE ? -1 : 1;
+}
+
+void inv_line_description(const inv_line_t *line, char *out, size_t outlen)
+{
+    const char *what = line->activity[0] ? line->activity
+                       : line->basis == INV_BASIS_UNIT ? "Units produced" : "Prison labour";
+    if (line->kind == INV_LINE_PERIOD || !line->ref_number[0])
+        snprintf(out, outlen, "%s, contract %s (%s), %s%s", what, line->contract,
+                 line->prison, line->period,
+                 line->kind == INV_LINE_LATE ? " (late records)" :
+                 line->kind == INV_LINE_ADJUSTMENT ? " (adjustment)" : "");
+    else
+        snprintf(out, outlen, "%s, contract %s (%s), %s - %s %s", what,
+                 line->contract, line->prison, line->period,
+                 line->kind == INV_LINE_LATE ? "late records after" : "adjustment to",
+                 line->ref_number);
+}
+
+void inv_line_quantity_text(const inv_line_t *line, int sign, char *out, size_t outlen)
+{
+    if (line->basis == INV_BASIS_UNIT)
+        snprintf(out, outlen, "%lld", (long long)(sign * line->units));
+    else
+        inv_format_centi(sign * inv_hours_centi(line->minutes), out, outlen);
+}
+
+int inv_buf_append(inv_buf_t *buf, const void *data, size_t len)
+{
+    if (buf->len + len + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 4096;
+        while (cap < buf->len + len + 1)
+            cap *= 2;
+        unsigned char *p = realloc(buf->data, cap);
+        if (!p)
+            return -1;
+        buf->data = p;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    buf->data[buf->len] = 0;   /* handy for text formats; not counted */
+    return 0;
+}
+
+void inv_buf_free(inv_buf_t *buf)
+{
+    if (!buf)
+        return;
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}

@@ -1,0 +1,163 @@
+/* inv_store: the invoicing service's LMDB store and the operations on it
+ * that run inside one write transaction: applying hours-feed events,
+ * upserting employers and billing terms, issuing documents with gapless
+ * numbers, recording payments; and the read-side scans (documents,
+ * overdue, reconciliation, NO_TERMS exceptions).
+ *
+ * Layout (named databases, big-endian integer parts so scans are ordered):
+ *   employers    id                                  -> StoredEmployer
+ *   terms        contract \0 be32(from)              -> StoredTerms
+ *   days         employer \0 contract \0 be32(day)   -> StoredDay (ATTENDED sums)
+ *   dirty        employer \0 contract \0 be32(day)   -> ""  (changed since last billed)
+ *   groups       employer \0 be32(period) contract \0 be32(terms_from) -> StoredGroup
+ *   period_docs  employer \0 be32(period)            -> number of the period's invoice
+ *   docs         number                              -> StoredDocument
+ *   emp_docs     employer \0 number                  -> ""
+ *   counters     "INV" / "CRN" / "PAY"               -> be64(last)
+ *   payments     number \0 be64(seq)                 -> StoredPayment
+ *   outbox       be64(seq)                           -> InvoiceEvent (the invoice feed)
+ *   cursors      feed name                           -> be64 (hours-feed cursor)
+ *   server_requests                                  (server.h)
+ *
+ * Why per day and per group rather than per record: a line is priced on
+ * the SUM of its records, so what a later document must add or take back
+ * is (price of the group's sum now) - (what was billed for it), and the
+ * group row remembers the latter and which invoice billed it first. An
+ * amendment or a void arrives with the record's old state (HoursAmended,
+ * HoursVoided), so subtracting it needs no per-record row, which keeps the
+ * feed apply at a few puts per event.
+ *
+ * Numbers are allocated from `counters` inside the transaction that writes
+ * the document, so an aborted or crashed transaction leaves no gap and a
+ * number is never reused.
+ *
+ * Ownership: inv_store_open returns a store the caller frees with
+ * inv_store_destroy. Messages returned by the get functions are the
+ * caller's to free with protobuf_c_message_free_unpacked. */
+#ifndef PAY_INV_STORE_H
+#define PAY_INV_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inv_doc.h"
+#include "invoicing.pb-c.h"
+#include "store.h"
+
+#define INV_FEED_NAME "hours"
+#define INV_DB_OUTBOX "outbox"
+#define INV_DB_CURSORS "cursors"
+
+typedef struct inv_store_t inv_store_t;
+
+/* The supplier's own details (from configuration). */
+typedef struct {
+    const char *name;
+    const char *address;
+    const char *postcode;
+    const char *vat;
+    const char *email;
+    const char *endpoint;    /* "scheme:id" or NULL */
+} inv_supplier_t;
+
+inv_store_t *inv_store_open(const char *dir, size_t map_size);
+void inv_store_destroy(inv_store_t **self_p);
+store_t *inv_store_store(inv_store_t *self);
+MDB_dbi inv_store_dbi(inv_store_t *self, const char *name);
+
+/* feed_apply_fn for the hours feed (arg is the inv_store_t). Applies one
+ * HoursEvent: ATTENDED minutes and units are added (recorded), moved
+ * (amended: old out, new in) or taken out (voided). An event that does not
+ * decode or names nothing billable is logged and skipped: it can never
+ * become applicable, and blocking the feed on it would stop invoicing. */
+int inv_store_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
+                          size_t len, void *arg);
+
+/* Row checks and upserts; each returns the status for its ItemResult and
+ * fills msg (at least 128 bytes). MDB errors come back as negative values
+ * through *rc (0 otherwise). */
+Pay__Status inv_store_upsert_employer(inv_store_t *self, MDB_txn *txn,
+                                      const Pay__EmployerRow *row, char *msg,
+                                      size_t msglen, int *rc);
+Pay__Status inv_store_upsert_terms(inv_store_t *self, MDB_txn *txn,
+                                   const Pay__BillingTermsRow *row, char *msg,
+                                   size_t msglen, int *rc);
+
+typedef struct {
+    const char *employer;       /* NULL: every employer */
+    int has_period;
+    inv_period_t period;        /* only this period, if has_period */
+    int32_t issue_date;
+    int automatic;              /* 1: only periods due by auto_issue_days;
+                                   no document of adjustments alone */
+    uint32_t auto_issue_days;
+    const inv_supplier_t *supplier;
+} inv_issue_opts_t;
+
+/* Issues every document due (see Issue in invoicing.proto), appending an
+ * InvoiceEvent per document to the outbox in the same transaction. Each
+ * issued document's summary is appended to *out (n_out entries, grown with
+ * realloc; the caller frees *out with free, also on failure).
+ * Returns 0 or an LMDB error. */
+typedef struct {
+    char number[INV_NUMBER_LEN];
+    char employer[40];
+    char period[INV_PERIOD_TEXT_LEN];
+    int32_t issue_date, tax_point, due_date;
+    int64_t net, vat, total;
+    inv_kind_t kind;
+} inv_issued_t;
+
+int inv_store_issue(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *opts,
+                    inv_issued_t **out, size_t *n_out);
+
+/* The stored document `number`, or NULL (*rc = MDB_NOTFOUND or an error). */
+Pay__StoredDocument *inv_store_get_doc(inv_store_t *self, MDB_txn *txn,
+                                       const char *number, int *rc);
+
+/* Fills `doc` (and `lines`, n entries, owned by the caller) from `sd` for
+ * rendering. `lines` must have sd->n_lines entries. Strings point into `sd`
+ * or are copied; `doc` is valid while `sd` and `lines` are. */
+void inv_store_doc_view(const Pay__StoredDocument *sd, inv_doc_t *doc, inv_line_t *lines);
+
+/* Payment status of a stored document. */
+Pay__PaymentStatus inv_store_doc_status(const Pay__StoredDocument *sd);
+
+/* Records a payment; returns the status for the reply (NOT_FOUND,
+ * INVALID_ARGUMENT with msg, OK) or sets *rc on an LMDB error. */
+Pay__Status inv_store_record_payment(inv_store_t *self, MDB_txn *txn,
+                                     const char *number, int64_t amount,
+                                     int32_t date, const char *reference,
+                                     char *msg, size_t msglen, int *rc);
+
+/* Calls fn for each document of `employer` (NULL: all), in number order. */
+typedef int (inv_doc_visit_fn)(const Pay__StoredDocument *sd, void *arg);
+int inv_store_each_doc(inv_store_t *self, MDB_txn *txn, const char *employer,
+                       inv_doc_visit_fn *fn, void *arg);
+
+/* Reconciliation rows per prison and week (filters may be NULL). */
+typedef struct {
+    char prison[8];
+    uint32_t week_key;
+    int64_t billable, invoiced, pending;
+} inv_recon_t;
+int inv_store_reconcile(inv_store_t *self, MDB_txn *txn, const char *prison,
+                        const char *week, inv_recon_t **out, size_t *n_out);
+
+/* Days with billable work and no billing terms in force (NO_TERMS). */
+typedef struct {
+    char employer[40];
+    char contract[32];
+    char prison[8];
+    int32_t day;
+    int64_t minutes, units;
+} inv_no_terms_t;
+int inv_store_no_terms(inv_store_t *self, MDB_txn *txn, inv_no_terms_t **out,
+                       size_t *n_out);
+
+/* Counts and heads for health. */
+int inv_store_health(inv_store_t *self, MDB_txn *txn, uint64_t *cursor,
+                     uint64_t *documents, uint64_t *outbox_head);
+
+#endif

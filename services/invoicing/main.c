@@ -1,0 +1,253 @@
+/* pay-invoicing: the employer invoicing service.
+ *
+ * A thin main over inv_api (handlers), inv_store (LMDB) and services/common
+ * (server loop, feeds, auth, config, logs):
+ *   - the API on a CURVE ROUTER (server.h, group commit);
+ *   - the hours feed consumed durably (feed.h): each batch is applied and
+ *     its cursor stored in one transaction;
+ *   - the invoice feed produced from the outbox that issuing appends to;
+ *   - automatic issuing once a period has ended and --auto-issue-days more
+ *     days have passed, checked at start and every minute.
+ *
+ * Keys (--keys-dir): invoicing.key (this service's key pair, used for the
+ * API, the invoice feed and as the hours-feed client) and hours.pub (the
+ * hours service's public key). Clients are allow-listed in --allow-file. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "auth.h"
+#include "civil.h"
+#include "clock.h"
+#include "config.h"
+#include "feed.h"
+#include "inv_api.h"
+#include "inv_store.h"
+#include "log.h"
+#include "server.h"
+
+typedef struct {
+    inv_api_t api;
+    server_t *server;
+    feed_producer_t *producer;
+    feed_consumer_t *consumer;
+    int64_t last_auto_day;
+} s_svc_t;
+
+static int s_handler(void *svc, server_call_t *call, const auth_identity_t *caller,
+                     const ProtobufCMessage *request, const char *request_id, MDB_txn *txn)
+{
+    s_svc_t *s = svc;
+    inv_reply_t rep;
+    (void)request_id;
+    int rc = inv_api_handle(&s->api, caller, (const Pay__InvoicingRequest *)request, txn, &rep);
+    if (rep.readonly)
+        server_call_readonly(call);
+    if (server_reply(call, &rep.reply.base) != 0 && rc == 0)
+        rc = -1;
+    inv_reply_free(&rep);
+    return rc;
+}
+
+static int s_producer_readable(void *arg)
+{
+    return feed_producer_on_readable(((s_svc_t *)arg)->producer);
+}
+
+static int s_consumer_readable(void *arg)
+{
+    return feed_consumer_on_readable(((s_svc_t *)arg)->consumer);
+}
+
+typedef struct {
+    s_svc_t *svc;
+    int32_t today;
+    size_t issued;
+} s_auto_t;
+
+static int s_auto_fn(MDB_txn *txn, void *arg)
+{
+    s_auto_t *a = arg;
+    inv_issue_opts_t o;
+    inv_issued_t *out = NULL;
+    size_t n = 0;
+    memset(&o, 0, sizeof o);
+    o.issue_date = a->today;
+    o.automatic = 1;
+    o.auto_issue_days = a->svc->api.auto_issue_days;
+    o.supplier = &a->svc->api.supplier;
+    int rc = inv_store_issue(a->svc->api.store, txn, &o, &out, &n);
+    free(out);
+    a->issued = n;
+    return rc;
+}
+
+/* Automatic issuing; cheap when nothing is due (a scan of the dirty keys). */
+static int s_auto_issue(void *arg)
+{
+    s_svc_t *s = arg;
+    s_auto_t a = { s, clock_today(), 0 };
+    int rc = store_write(inv_store_store(s->api.store), s_auto_fn, &a);
+    if (rc != 0) {
+        log_error("issue.auto", "automatic issue failed: %s", mdb_strerror(rc));
+        return rc;
+    }
+    if (a.issued) {
+        log_info("issue.auto", "issued %zu documents", a.issued);
+        feed_producer_pump(s->producer);
+    }
+    return 0;
+}
+
+static int s_tick(void *arg)
+{
+    s_svc_t *s = arg;
+    feed_producer_tick(s->producer);
+    feed_consumer_tick(s->consumer);
+    return 0;
+}
+
+static int s_after_commit(void *arg)
+{
+    return feed_producer_pump(((s_svc_t *)arg)->producer);
+}
+
+static int s_load_key(const char *dir, const char *file, auth_keypair_t *kp)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (auth_keypair_load(path, kp) != 0) {
+        log_error("config.keys", "cannot read %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    config_opt_t opts[] = {
+        { "data-dir", "PAY_INVOICING_DATA", "./data/invoicing", "LMDB directory", NULL },
+        { "endpoint", "PAY_INVOICING_ENDPOINT", "tcp://127.0.0.1:5570", "API endpoint to bind", NULL },
+        { "feed-endpoint", "PAY_INVOICING_FEED_ENDPOINT", "tcp://127.0.0.1:5571",
+          "invoice feed endpoint to bind", NULL },
+        { "hours-feed", "PAY_HOURS_FEED", "tcp://127.0.0.1:5551", "hours feed to consume", NULL },
+        { "keys-dir", "PAY_KEYS_DIR", "./keys", "holds invoicing.key and hours.pub", NULL },
+        { "allow-file", "PAY_ALLOW_FILE", NULL, "client allow-list (default <keys-dir>/allow)", NULL },
+        { "supplier-name", "PAY_SUPPLIER_NAME", "Prison Industries", "supplier legal name", NULL },
+        { "supplier-address", "PAY_SUPPLIER_ADDRESS", "102 Petty France, London",
+          "supplier postal address", NULL },
+        { "supplier-postcode", "PAY_SUPPLIER_POSTCODE", "SW1H 9AJ", "supplier postcode", NULL },
+        { "supplier-vat", "PAY_SUPPLIER_VAT", "GB123456789", "supplier VAT number", NULL },
+        { "supplier-email", "PAY_SUPPLIER_EMAIL", "", "supplier contact e-mail", NULL },
+        { "supplier-endpoint", "PAY_SUPPLIER_ENDPOINT", "",
+          "supplier Peppol endpoint scheme:id (default 9932:<vat>)", NULL },
+        { "auto-issue-days", "PAY_AUTO_ISSUE_DAYS", "0",
+          "days after a period ends before it is issued automatically", NULL },
+        { "auto-issue", "PAY_AUTO_ISSUE", "yes", "issue automatically (yes/no)", NULL },
+        { "map-mb", "PAY_INVOICING_MAP_MB", "256", "initial LMDB map size in MiB", NULL },
+        { NULL, NULL, NULL, NULL, NULL },
+    };
+    int status = 1;
+    long auto_days = 0, map_mb = 256;
+    void *ctx = NULL;
+    auth_t *auth = NULL;
+    s_svc_t svc;
+    memset(&svc, 0, sizeof svc);
+
+    log_set_service("invoicing");
+    log_init_from_env();
+    int pr = config_parse(opts, argc, argv, "pay-invoicing: employer invoicing service");
+    if (pr != 0)
+        return pr > 0 ? 0 : 2;
+    if (clock_init_from_env() != 0) {
+        log_error("config.today", "PAY_TODAY is not a YYYY-MM-DD date");
+        return 2;
+    }
+    if (config_get_long(opts, "auto-issue-days", 0, 365, &auto_days) != 0
+        || config_get_long(opts, "map-mb", 1, 1 << 20, &map_mb) != 0) {
+        log_error("config.value", "--auto-issue-days 0..365 and --map-mb must be integers");
+        return 2;
+    }
+    const char *keys_dir = config_get(opts, "keys-dir");
+    char allow_default[1024];
+    const char *allow = config_get(opts, "allow-file");
+    if (!allow) {
+        snprintf(allow_default, sizeof allow_default, "%s/allow", keys_dir);
+        allow = allow_default;
+    }
+    auth_keypair_t keys, hours_pub;
+    if (s_load_key(keys_dir, "invoicing.key", &keys) != 0
+        || s_load_key(keys_dir, "hours.pub", &hours_pub) != 0)
+        return 1;
+
+    svc.api.store = inv_store_open(config_get(opts, "data-dir"), (size_t)map_mb << 20);
+    if (!svc.api.store)
+        goto done;
+    svc.api.auto_issue_days = (uint32_t)auto_days;
+    svc.api.supplier.name = config_get(opts, "supplier-name");
+    svc.api.supplier.address = config_get(opts, "supplier-address");
+    svc.api.supplier.postcode = config_get(opts, "supplier-postcode");
+    svc.api.supplier.vat = config_get(opts, "supplier-vat");
+    svc.api.supplier.email = config_get(opts, "supplier-email");
+    svc.api.supplier.endpoint = config_get(opts, "supplier-endpoint");
+
+    ctx = zmq_ctx_new();
+    /* The ZAP handler runs before any socket binds. */
+    auth = ctx ? auth_new(ctx, allow) : NULL;
+    if (!auth)
+        goto done;
+    server_config_t sc;
+    memset(&sc, 0, sizeof sc);
+    sc.endpoint = config_get(opts, "endpoint");
+    sc.keys = &keys;
+    sc.auth = auth;
+    sc.request_desc = &pay__invoicing_request__descriptor;
+    sc.reply_desc = &pay__invoicing_reply__descriptor;
+    sc.handler = s_handler;
+    sc.svc = &svc;
+    svc.server = server_new(ctx, inv_store_store(svc.api.store), &sc);
+    if (!svc.server)
+        goto done;
+    svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), INV_DB_OUTBOX,
+                                     config_get(opts, "feed-endpoint"), &keys, NULL);
+    if (!svc.producer)
+        goto done;
+    feed_consumer_opts_t co;
+    memset(&co, 0, sizeof co);
+    co.name = "invoicing";
+    svc.consumer = feed_consumer_new(ctx, inv_store_store(svc.api.store), INV_DB_CURSORS,
+                                     INV_FEED_NAME, config_get(opts, "hours-feed"), &keys,
+                                     hours_pub.public_z85, inv_store_apply_event,
+                                     svc.api.store, &co);
+    if (!svc.consumer)
+        goto done;
+    if (server_watch(svc.server, feed_producer_socket(svc.producer), s_producer_readable, &svc) != 0
+        || server_watch(svc.server, feed_consumer_socket(svc.consumer), s_consumer_readable, &svc) != 0
+        || server_every(svc.server, FEED_TICK_MS, s_tick, &svc) != 0
+        || server_after_commit(svc.server, s_after_commit, &svc) != 0)
+        goto done;
+    const char *auto_on = config_get(opts, "auto-issue");
+    if (auto_on && strcmp(auto_on, "yes") == 0) {
+        s_auto_issue(&svc);
+        if (server_every(svc.server, 60000, s_auto_issue, &svc) != 0)
+            goto done;
+    }
+    log_info("service.start", "invoicing API on %s, invoice feed on %s, hours feed from %s",
+             server_endpoint(svc.server), feed_producer_endpoint(svc.producer),
+             config_get(opts, "hours-feed"));
+    status = server_run(svc.server) == 0 ? 0 : 1;
+    log_info("service.stop", "stopped");
+done:
+    feed_consumer_destroy(&svc.consumer);
+    feed_producer_destroy(&svc.producer);
+    server_destroy(&svc.server);
+    auth_destroy(&auth);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    inv_store_destroy(&svc.api.store);
+    inv_pdf_shutdown();
+    return status;
+}
