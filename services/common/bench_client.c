@@ -18,8 +18,9 @@
  * every client has had --requests answers (if not 0); in-flight requests
  * are then waited for and counted. Prints one line:
  *   clients=.. threads=.. requests=.. seconds=.. rps=.. p50_us=.. p99_us=..
- *   max_us=.. errors=..
- * and exits 1 if any request failed (a non-OK status, a wrong request id, or
+ *   max_us=.. errors=.. cpu_s=..
+ * (cpu_s: the CPU time of the whole client process, warm-up included) and
+ * exits 1 if any request failed (a non-OK status, a wrong request id, or
  * no reply within 10 s). */
 #include "auth.h"
 #include "benchsvc.pb-c.h"
@@ -37,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -383,11 +385,15 @@ int main(int argc, char **argv)
     }
     qsort(all, n_all, sizeof *all, s_cmp_u32);
     double secs = (double)(last_us - g.t0_us) / 1e6;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     printf("clients=%ld threads=%ld requests=%zu seconds=%.3f rps=%.0f p50_us=%u p99_us=%u "
-           "max_us=%u errors=%" PRIu64 "\n",
+           "max_us=%u errors=%" PRIu64 " cpu_s=%.2f\n",
            clients, threads, n_all, secs, secs > 0 ? (double)n_all / secs : 0.0,
            s_percentile(all, n_all, 50), s_percentile(all, n_all, 99),
-           n_all ? all[n_all - 1] : 0, errors);
+           n_all ? all[n_all - 1] : 0, errors,
+           (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
+               + (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     fflush(stdout);
     status = failed || errors || n_all == 0 ? 1 : 0;
 done:

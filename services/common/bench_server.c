@@ -22,7 +22,8 @@
  * bench_client.key and bench_server.pub from the same folder.
  *
  * Once bound it prints "endpoint=<resolved endpoint>" on stdout; on SIGTERM
- * it finishes the batch in hand and prints its counters as one line. The
+ * it finishes the batch in hand and prints its counters as one line, with
+ * the CPU time it used (user + system, all threads: cpu_s). The
  * LMDB environment lives in DIR/bench/ and is left for the caller. */
 #include "auth.h"
 #include "benchsvc.pb-c.h"
@@ -35,6 +36,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -73,6 +75,11 @@ static int s_handle(void *svc, server_call_t *call, const auth_identity_t *calle
     rep.has_status = 1;
     rep.status = PAY__STATUS__OK;
     return server_reply(call, &rep.base) == 0 ? 0 : 1;
+}
+
+static double s_seconds(const struct timeval *tv)
+{
+    return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
 static int s_path(char *out, size_t len, const char *dir, const char *name)
@@ -212,13 +219,16 @@ int main(int argc, char **argv)
 
     if (server_run(server) == 0) {
         server_stats_t st;
+        struct rusage ru;
         server_stats(server, &st);
+        getrusage(RUSAGE_SELF, &ru);
         printf("requests=%llu handled=%llu rolled_back=%llu commits=%llu errors=%llu "
-               "max_batch=%llu mean_batch=%.1f\n",
+               "max_batch=%llu mean_batch=%.1f cpu_s=%.2f\n",
                (unsigned long long)st.requests, (unsigned long long)st.handled,
                (unsigned long long)st.rolled_back, (unsigned long long)st.commits,
                (unsigned long long)st.errors, (unsigned long long)st.max_batch,
-               st.commits ? (double)st.handled / (double)st.commits : 0.0);
+               st.commits ? (double)st.handled / (double)st.commits : 0.0,
+               s_seconds(&ru.ru_utime) + s_seconds(&ru.ru_stime));
         fflush(stdout);
         status = 0;
     }

@@ -49,6 +49,20 @@ static Pay__Status s_verdict(hrs_verdict_t *v, Pay__Status st, const char *fmt, 
     return st;
 }
 
+/* A verdict with a constant message: the common case (every accepted
+ * record), so it skips printf. */
+static Pay__Status s_ok(hrs_verdict_t *v, const char *msg)
+{
+    size_t n = strlen(msg);
+    if (n >= sizeof v->message)
+        n = sizeof v->message - 1;
+    v->status = PAY__STATUS__OK;
+    v->replay = false;
+    memcpy(v->message, msg, n);
+    v->message[n] = '\0';
+    return PAY__STATUS__OK;
+}
+
 /* A value quoted into a message, cut short so that a hostile cell cannot
  * crowd out the field name. */
 #define S_Q "'%.40s'"
@@ -428,7 +442,7 @@ int hrs_rules_parse_record(const hrs_record_text_t *in, hrs_record_t *out, hrs_v
         return -1;
     if (s_paid_absence(in->paid_absence, &out->paid_absence, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -445,7 +459,7 @@ int hrs_rules_parse_amend(const hrs_amend_text_t *in, const hrs_record_t *old,
         return -1;
     if (s_paid_absence(in->paid_absence, &out->paid_absence, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -542,7 +556,7 @@ Pay__Status hrs_rules_check_capture(const hrs_capture_facts_t *f, hrs_verdict_t 
     /* 2. Idempotency. */
     if (f->existing) {
         if (hrs_record_same(f->existing, r)) {
-            s_verdict(v, PAY__STATUS__OK, "recorded");
+            s_ok(v, "recorded");
             v->replay = true;
             return PAY__STATUS__OK;
         }
@@ -619,7 +633,7 @@ Pay__Status hrs_rules_check_capture(const hrs_capture_facts_t *f, hrs_verdict_t 
     /* 13. The pay week is open. */
     if ((st = s_check_week_open(f, v)) != PAY__STATUS__OK)
         return st;
-    s_verdict(v, PAY__STATUS__OK, "recorded");
+    s_ok(v, "recorded");
     return PAY__STATUS__OK;
 }
 
@@ -814,7 +828,7 @@ int hrs_rules_parse_prison(const hrs_prison_text_t *in, hrs_prison_t *out, hrs_v
     if (s_policy_values(in->has_weekly_cap, in->weekly_cap, in->has_daily_cap, in->daily_cap,
                         in->has_backdate_days, in->backdate_days, &out->policy, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -827,7 +841,7 @@ Pay__Status hrs_rules_check_prison(const hrs_prison_t *p, bool has_outside_contr
         return s_verdict(v, PAY__STATUS__REGIME_MISMATCH,
                          "regime: prison %s has OUTSIDE contracts, so it cannot be CLOSED",
                          p->code);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -844,7 +858,7 @@ int hrs_rules_parse_policy(const hrs_policy_text_t *in, hrs_policy_change_t *out
     if (s_policy_values(in->has_weekly_cap, in->weekly_cap, in->has_daily_cap, in->daily_cap,
                         in->has_backdate_days, in->backdate_days, &out->policy, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -861,7 +875,7 @@ Pay__Status hrs_rules_check_policy(const hrs_policy_change_t *p, bool prison_exi
     }
     if (!prison_exists)
         return s_verdict(v, PAY__STATUS__UNKNOWN_PRISON, "prison: %s is not known", p->prison);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -885,7 +899,7 @@ int hrs_rules_parse_prisoner(const hrs_prisoner_text_t *in, hrs_prisoner_t *out,
         return -1;
     if (s_opt_date("released_on", in->released_on, &out->released_on, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -896,7 +910,7 @@ Pay__Status hrs_rules_check_prisoner(const hrs_prisoner_t *p, bool prison_exists
         return s_deny_manage(c, p->prison, v);
     if (!prison_exists)
         return s_verdict(v, PAY__STATUS__UNKNOWN_PRISON, "prison: %s is not known", p->prison);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -961,7 +975,7 @@ int hrs_rules_parse_contract(const hrs_contract_text_t *in, hrs_contract_t *out,
         s_copy(out->attestation_ref, sizeof out->attestation_ref, in->attestation_ref);
         out->attested = true;
     }
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -976,7 +990,7 @@ Pay__Status hrs_rules_check_contract(const hrs_contract_t *k, hrs_regime_t priso
         return s_verdict(v, PAY__STATUS__REGIME_MISMATCH,
                          "work_type: OUTSIDE contract %s at CLOSED prison %s; open prisons only",
                          k->id, k->prison);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -1009,7 +1023,7 @@ int hrs_rules_parse_allocation(const hrs_allocation_text_t *in, hrs_allocation_r
         return -1;
     }
     out->pay_band = (uint32_t)band;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -1025,7 +1039,7 @@ Pay__Status hrs_rules_check_allocation(const hrs_allocation_row_t *a, bool priso
     if (!contract_exists)
         return s_verdict(v, PAY__STATUS__UNKNOWN_CONTRACT, "contract: %s is not known",
                          a->contract);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -1043,7 +1057,7 @@ int hrs_rules_parse_transfer(const hrs_transfer_text_t *in, hrs_transfer_row_t *
     s_copy(out->prison, sizeof out->prison, in->prison);
     if (s_need_date("effective_from", in->effective_from, &out->from, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -1058,7 +1072,7 @@ Pay__Status hrs_rules_check_transfer(const hrs_transfer_row_t *t, bool prisoner_
                          t->prisoner);
     if (!prison_exists)
         return s_verdict(v, PAY__STATUS__UNKNOWN_PRISON, "prison: %s is not known", t->prison);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }
 
@@ -1074,7 +1088,7 @@ int hrs_rules_parse_level(const hrs_level_text_t *in, hrs_level_row_t *out, hrs_
         return -1;
     if (s_need_date("effective_from", in->effective_from, &out->from, v) != 0)
         return -1;
-    s_verdict(v, PAY__STATUS__OK, "well formed");
+    s_ok(v, "well formed");
     return 0;
 }
 
@@ -1087,6 +1101,6 @@ Pay__Status hrs_rules_check_level(const hrs_level_row_t *l, bool prisoner_exists
     if (!prisoner_exists)
         return s_verdict(v, PAY__STATUS__UNKNOWN_PRISONER, "prisoner: %s is not known",
                          l->prisoner);
-    s_verdict(v, PAY__STATUS__OK, "stored");
+    s_ok(v, "stored");
     return PAY__STATUS__OK;
 }

@@ -264,13 +264,138 @@ static Pay__HoursRecordView *s_view(hrs_service_t *self, const hrs_stored_t *s)
 
 /* ---- capturing hours ---------------------------------------------------- */
 
-/* Everything looked up for one record: the facts, and the storage they
- * point into. */
+/* Lookups remembered for the length of one submit request: a batch
+ * names few contracts, prisons and weeks, and each prisoner for several
+ * sessions and days. Reference data cannot change inside a submit, so the
+ * cache is exact; it is dropped at the end of the request. Each table is
+ * small and searched linearly; when full, entries are replaced in turn. */
+#define S_CACHE_CONTRACTS 16
+#define S_CACHE_PRISONERS 32
+#define S_CACHE_POLICIES 32
+
+typedef struct {
+    struct {
+        bool exists;
+        hrs_contract_t k;
+    } contract[S_CACHE_CONTRACTS];
+    int n_contract, next_contract;
+    struct {
+        bool exists;
+        hrs_prisoner_t p;
+        int32_t date;                  /* custody and level are for this date */
+        char custody[HRS_PRISON_LEN];
+        Pay__IncentiveLevel level;
+    } prisoner[S_CACHE_PRISONERS];
+    int n_prisoner, next_prisoner;
+    struct {
+        char prison[HRS_PRISON_LEN];
+        int32_t date;
+        hrs_policy_t policy;
+        bool closed;                   /* the pay week of `date` */
+    } policy[S_CACHE_POLICIES];
+    int n_policy, next_policy;
+} s_cache_t;
+
+/* Slot `i` of a table of `size` entries for a new entry. */
+static int s_cache_slot(int *n, int *next, int size)
+{
+    if (*n < size)
+        return (*n)++;
+    int i = *next;
+    *next = (*next + 1) % size;
+    return i;
+}
+
+static int s_cached_contract(hrs_service_t *self, s_cache_t *c, const char *id,
+                             const hrs_contract_t **out)
+{
+    for (int i = 0; i < c->n_contract; i++) {
+        if (strcmp(c->contract[i].k.id, id) == 0) {
+            *out = c->contract[i].exists ? &c->contract[i].k : NULL;
+            return 0;
+        }
+    }
+    int i = s_cache_slot(&c->n_contract, &c->next_contract, S_CACHE_CONTRACTS);
+    int rc = hrs_store_get_contract(self->store, self->txn, id, &c->contract[i].k);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        c->n_contract = c->next_contract = 0;   /* the slot is half-written */
+        return rc;
+    }
+    c->contract[i].exists = rc == 0;
+    snprintf(c->contract[i].k.id, sizeof c->contract[i].k.id, "%s", id);
+    *out = rc == 0 ? &c->contract[i].k : NULL;
+    return 0;
+}
+
+/* The prisoner row and, for `date`, their custody and level. *idx is -1
+ * for an unknown prisoner. */
+static int s_cached_prisoner(hrs_service_t *self, s_cache_t *c, const char *number,
+                             int32_t date, int *idx)
+{
+    int i = 0, rc;
+    while (i < c->n_prisoner && strcmp(c->prisoner[i].p.number, number) != 0)
+        i++;
+    if (i == c->n_prisoner) {
+        i = s_cache_slot(&c->n_prisoner, &c->next_prisoner, S_CACHE_PRISONERS);
+        rc = hrs_store_get_prisoner(self->store, self->txn, number, &c->prisoner[i].p);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            goto fail;
+        c->prisoner[i].exists = rc == 0;
+        snprintf(c->prisoner[i].p.number, sizeof c->prisoner[i].p.number, "%s", number);
+        c->prisoner[i].date = HRS_NO_DATE;
+    }
+    if (!c->prisoner[i].exists) {
+        *idx = -1;
+        return 0;
+    }
+    if (c->prisoner[i].date != date) {
+        c->prisoner[i].date = HRS_NO_DATE;
+        if ((rc = hrs_store_custody_on(self->store, self->txn, &c->prisoner[i].p, date,
+                                       c->prisoner[i].custody)) != 0 ||
+            (rc = hrs_store_level_on(self->store, self->txn, &c->prisoner[i].p, date,
+                                     &c->prisoner[i].level)) != 0)
+            goto fail;
+        c->prisoner[i].date = date;
+    }
+    *idx = i;
+    return 0;
+fail:
+    c->n_prisoner = c->next_prisoner = 0;
+    return rc;
+}
+
+/* The policy of `prison` on `date`, and whether its pay week is closed. */
+static int s_cached_policy(hrs_service_t *self, s_cache_t *c, const char *prison, int32_t date,
+                           hrs_policy_t *policy, bool *closed)
+{
+    int i = 0, rc;
+    while (i < c->n_policy &&
+           (c->policy[i].date != date || strcmp(c->policy[i].prison, prison) != 0))
+        i++;
+    if (i == c->n_policy) {
+        i = s_cache_slot(&c->n_policy, &c->next_policy, S_CACHE_POLICIES);
+        if ((rc = hrs_store_policy_on(self->store, self->txn, prison, date,
+                                      &c->policy[i].policy)) != 0 ||
+            (rc = hrs_store_week_closed(self->store, self->txn, prison, date,
+                                        &c->policy[i].closed)) != 0) {
+            c->n_policy = c->next_policy = 0;
+            return rc;
+        }
+        memcpy(c->policy[i].prison, prison, sizeof c->policy[i].prison);
+        c->policy[i].date = date;
+    }
+    *policy = c->policy[i].policy;
+    if (closed)
+        *closed = c->policy[i].closed;
+    return 0;
+}
+
+/* Everything looked up for one record: the facts, and what they came from. */
 typedef struct {
     hrs_capture_facts_t f;
     hrs_stored_t existing;
-    hrs_prisoner_t prisoner;
-    hrs_contract_t contract;
+    const hrs_contract_t *contract;   /* into the cache */
+    s_cache_t cache;
 } s_lookup_t;
 
 static int s_lookup(hrs_service_t *self, const hrs_record_t *rec, s_lookup_t *l)
@@ -278,7 +403,7 @@ static int s_lookup(hrs_service_t *self, const hrs_record_t *rec, s_lookup_t *l)
     hrs_store_t *st = self->store;
     MDB_txn *txn = self->txn;
     hrs_capture_facts_t *f = &l->f;
-    int rc;
+    int rc, pi;
 
     memset(f, 0, sizeof *f);
     f->rec = rec;
@@ -286,6 +411,7 @@ static int s_lookup(hrs_service_t *self, const hrs_record_t *rec, s_lookup_t *l)
     f->role = self->caller->role;
     f->scope = self->caller->scope;
     f->policy = f->policy_today = hrs_rules_policy_default();
+    l->contract = NULL;
 
     rc = hrs_store_get_record(st, txn, rec->record_id, &l->existing);
     if (rc == 0) {
@@ -295,88 +421,78 @@ static int s_lookup(hrs_service_t *self, const hrs_record_t *rec, s_lookup_t *l)
     if (rc != MDB_NOTFOUND)
         return rc;
 
-    rc = hrs_store_get_prisoner(st, txn, rec->prisoner, &l->prisoner);
-    if (rc == MDB_NOTFOUND)
+    if ((rc = s_cached_prisoner(self, &l->cache, rec->prisoner, rec->date, &pi)) != 0)
+        return rc;
+    if (pi < 0)
         return 0;   /* check 3 decides */
-    if (rc != 0)
-        return rc;
     f->prisoner.exists = true;
-    f->prisoner.released_on = l->prisoner.released_on;
-    f->prisoner.cleared_on = l->prisoner.cleared_on;
-    if ((rc = hrs_store_custody_on(st, txn, &l->prisoner, rec->date, f->prisoner.custody)) != 0)
-        return rc;
-    if ((rc = hrs_store_level_on(st, txn, &l->prisoner, rec->date, &f->prisoner.level)) != 0)
-        return rc;
+    f->prisoner.released_on = l->cache.prisoner[pi].p.released_on;
+    f->prisoner.cleared_on = l->cache.prisoner[pi].p.cleared_on;
+    f->prisoner.level = l->cache.prisoner[pi].level;
+    memcpy(f->prisoner.custody, l->cache.prisoner[pi].custody, sizeof f->prisoner.custody);
 
-    rc = hrs_store_get_contract(st, txn, rec->contract, &l->contract);
-    if (rc == MDB_NOTFOUND)
-        return 0;   /* check 4 decides */
-    if (rc != 0)
+    if ((rc = s_cached_contract(self, &l->cache, rec->contract, &l->contract)) != 0)
         return rc;
+    if (!l->contract)
+        return 0;   /* check 4 decides */
+    const hrs_contract_t *k = l->contract;
     hrs_contract_facts_t *c = &f->contract;
     c->exists = true;
-    memcpy(c->prison, l->contract.prison, sizeof c->prison);
-    memcpy(c->employer, l->contract.employer, sizeof c->employer);
-    c->work_type = l->contract.work_type;
-    c->start = l->contract.start;
-    c->end = l->contract.end;
-    c->attested = l->contract.attested;
-    c->public_contact = l->contract.public_contact;
+    memcpy(c->prison, k->prison, sizeof c->prison);
+    memcpy(c->employer, k->employer, sizeof c->employer);
+    c->work_type = k->work_type;
+    c->start = k->start;
+    c->end = k->end;
+    c->attested = k->attested;
+    c->public_contact = k->public_contact;
 
     if ((rc = hrs_store_allocation_on(st, txn, rec->prisoner, rec->contract, rec->date,
                                       &f->allocated, &f->pay_band)) != 0)
         return rc;
 
-    hrs_day_slot_t day[3];
-    int n = 0;
-    if ((rc = hrs_store_day(st, txn, rec->prisoner, rec->date, day, &n)) != 0)
+    hrs_week_facts_t w;
+    if ((rc = hrs_store_week_facts(st, txn, rec->prisoner, rec->date, rec->session, NULL, &w)) != 0)
         return rc;
-    for (int i = 0; i < n; i++) {
-        f->day_minutes += day[i].minutes;
-        if (day[i].session == rec->session) {
-            f->clash = true;
-            memcpy(f->clash_id, day[i].record_id, sizeof f->clash_id);
-        }
-    }
-    if ((rc = hrs_store_week_minutes(st, txn, rec->prisoner, rec->date, &f->week_minutes)) != 0)
+    f->clash = w.clash;
+    memcpy(f->clash_id, w.clash_id, sizeof f->clash_id);
+    f->day_minutes = w.day_minutes;
+    f->week_minutes = w.week_minutes;
+    if ((rc = s_cached_policy(self, &l->cache, c->prison, rec->date, &f->policy,
+                              &f->week_closed)) != 0)
         return rc;
-    if ((rc = hrs_store_policy_on(st, txn, c->prison, rec->date, &f->policy)) != 0)
-        return rc;
-    if ((rc = hrs_store_policy_on(st, txn, c->prison, f->today, &f->policy_today)) != 0)
-        return rc;
-    return hrs_store_week_closed(st, txn, c->prison, rec->date, &f->week_closed);
+    return s_cached_policy(self, &l->cache, c->prison, f->today, &f->policy_today, NULL);
 }
 
-static int s_accept(hrs_service_t *self, const s_lookup_t *l, const hrs_record_t *rec)
+static int s_accept(hrs_service_t *self, s_lookup_t *l, const hrs_record_t *rec,
+                    hrs_tally_t *tally)
 {
-    hrs_stored_t *s = malloc(sizeof *s);
+    hrs_stored_t *s = &l->existing;   /* free: this record had no stored twin */
+    const hrs_contract_t *k = l->contract;
     int rc;
-    if (!s)
-        return ENOMEM;
-    memset(s, 0, sizeof *s);
     s->rec = *rec;
     s->first = *rec;
-    memcpy(s->prison, l->contract.prison, sizeof s->prison);
-    memcpy(s->employer, l->contract.employer, sizeof s->employer);
-    memcpy(s->activity, l->contract.activity, sizeof s->activity);
-    s->work_type = l->contract.work_type;
+    memcpy(s->prison, k->prison, sizeof s->prison);
+    memcpy(s->employer, k->employer, sizeof s->employer);
+    memcpy(s->activity, k->activity, sizeof s->activity);
+    s->work_type = k->work_type;
     s->pay_band = l->f.pay_band;
     s->level = l->f.prisoner.level;
-    snprintf(s->recorded_by, sizeof s->recorded_by, "%s", self->caller->name);
+    s->voided = false;
+    s->amendments = 0;
+    memcpy(s->recorded_by, self->caller->name, sizeof s->recorded_by);
+    s->recorded_by[sizeof s->recorded_by - 1] = '\0';
     s->recorded_at = clock_unix_now();
-    if ((rc = hrs_store_insert(self->store, self->txn, s)) == 0) {
-        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
-        Pay__HoursRecorded body = PAY__HOURS_RECORDED__INIT;
-        Pay__RecordState st;
-        char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
-        hrs_store_state(s, &st, date, week);
-        body.record = &st;
-        ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
-        ev.recorded = &body;
-        rc = s_emit(self, &ev);
-    }
-    free(s);
-    return rc;
+    if ((rc = hrs_store_insert(self->store, self->txn, s, tally)) != 0)
+        return rc;
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    Pay__HoursRecorded body = PAY__HOURS_RECORDED__INIT;
+    Pay__RecordState st;
+    char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
+    hrs_store_state(s, &st, date, week);
+    body.record = &st;
+    ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
+    ev.recorded = &body;
+    return s_emit(self, &ev);
 }
 
 static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
@@ -389,8 +505,12 @@ static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
     if ((rc = s_items(self, n)) != 0)
         return rc;
     s_lookup_t *l = malloc(sizeof *l);
+    hrs_tally_t tally = {.n = 0};
     if (!l)
         return ENOMEM;
+    l->cache.n_contract = l->cache.next_contract = 0;
+    l->cache.n_prisoner = l->cache.next_prisoner = 0;
+    l->cache.n_policy = l->cache.next_policy = 0;
     for (size_t i = 0; i < n; i++) {
         const Pay__HoursRow *row = req->records[i];
         hrs_record_text_t t = {row->record_id, row->prisoner, row->contract, row->date,
@@ -403,7 +523,7 @@ static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
                 goto done;
             hrs_rules_check_capture(&l->f, &v);
             if (v.status == PAY__STATUS__OK && !v.replay &&
-                (rc = s_accept(self, l, &rec)) != 0)
+                (rc = s_accept(self, l, &rec, &tally)) != 0)
                 goto done;
         }
         if (v.status == PAY__STATUS__OK)
@@ -412,8 +532,9 @@ static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
             self->rejected++;
         s_item(self, i, &v, row->record_id);
     }
+    if ((rc = hrs_store_tally_flush(self->store, self->txn, &tally)) != 0)
+        goto done;
     s_batch_summary(self, n);
-    rc = 0;
 done:
     free(l);
     return rc;
@@ -424,8 +545,8 @@ done:
 static int s_change_facts(hrs_service_t *self, const hrs_stored_t *old, const hrs_record_t *neu,
                           hrs_capture_facts_t *f)
 {
-    hrs_day_slot_t day[3];
-    int n = 0, rc;
+    hrs_week_facts_t w;
+    int rc;
     memset(f, 0, sizeof *f);
     f->rec = neu;
     f->today = clock_today();
@@ -433,15 +554,11 @@ static int s_change_facts(hrs_service_t *self, const hrs_stored_t *old, const hr
     f->scope = self->caller->scope;
     f->contract.exists = true;
     memcpy(f->contract.prison, old->prison, sizeof f->contract.prison);
-    if ((rc = hrs_store_day(self->store, self->txn, neu->prisoner, neu->date, day, &n)) != 0)
+    if ((rc = hrs_store_week_facts(self->store, self->txn, neu->prisoner, neu->date,
+                                   neu->session, old->rec.record_id, &w)) != 0)
         return rc;
-    for (int i = 0; i < n && i < 3; i++)
-        if (strcmp(day[i].record_id, old->rec.record_id) != 0)
-            f->day_minutes += day[i].minutes;
-    if ((rc = hrs_store_week_minutes(self->store, self->txn, neu->prisoner, neu->date,
-                                     &f->week_minutes)) != 0)
-        return rc;
-    f->week_minutes -= f->week_minutes >= old->rec.minutes ? old->rec.minutes : f->week_minutes;
+    f->day_minutes = w.day_minutes;
+    f->week_minutes = w.week_minutes;
     if ((rc = hrs_store_policy_on(self->store, self->txn, old->prison, neu->date, &f->policy)) != 0)
         return rc;
     return hrs_store_week_closed(self->store, self->txn, old->prison, neu->date, &f->week_closed);

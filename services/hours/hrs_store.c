@@ -21,8 +21,6 @@ enum {
     DB_ALLOCATIONS,
     DB_RECORDS,
     DB_BY_DAY,
-    DB_WEEK_MINUTES,
-    DB_BY_WEEK,
     DB_BY_CONTRACT,
     DB_TOTALS,
     DB_CLOSED,
@@ -34,7 +32,7 @@ enum {
 static const char *const s_db_names[DB_COUNT + 1] = {
     "prisons",     "policies",     "prisoners", "transfers",   "levels",
     "contracts",   "contracts_by_prison",       "allocations", "records",
-    "by_day",      "week_minutes", "by_week",   "by_contract", "totals",
+    "by_day",      "by_contract", "totals",
     "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
 
 struct hrs_store_t {
@@ -115,16 +113,11 @@ static void s_key_str(s_key_t *k, const char *s)
     s_key_bytes(k, s, strlen(s));
 }
 
-/* A fixed-width field, NUL-padded, so that the next field starts at a known
- * offset and a shorter id never prefixes a longer one. */
-static void s_key_fixed(s_key_t *k, const char *s, size_t width)
+/* An id followed by NUL, so that a shorter id never prefixes a longer one
+ * ("C-1" and "C-10") and the ids still sort in order. */
+static void s_key_id(s_key_t *k, const char *s)
 {
-    uint8_t pad[32] = {0};
-    size_t n = strlen(s);
-    if (n > width)
-        n = width;
-    s_key_bytes(k, s, n);
-    s_key_bytes(k, pad, width - n);
+    s_key_bytes(k, s, strlen(s) + 1);
 }
 
 static void s_key_u32(s_key_t *k, uint32_t v)
@@ -505,7 +498,7 @@ static void s_alloc_prefix(s_key_t *k, const char *prisoner, const char *contrac
 {
     k->n = 0;
     s_key_str(k, prisoner);
-    s_key_fixed(k, contract, HRS_CONTRACT_LEN - 1);
+    s_key_id(k, contract);
 }
 
 int hrs_store_put_allocation(hrs_store_t *self, MDB_txn *txn, const hrs_allocation_row_t *a)
@@ -659,6 +652,7 @@ int hrs_store_get_record(hrs_store_t *self, MDB_txn *txn, const char *record_id,
     return 0;
 }
 
+/* by_day: prisoner . date_key . session . record_id */
 static void s_day_key(s_key_t *k, const char *prisoner, int32_t date)
 {
     k->n = 0;
@@ -666,76 +660,91 @@ static void s_day_key(s_key_t *k, const char *prisoner, int32_t date)
     s_key_u32(k, hrs_store_date_key(date));
 }
 
-int hrs_store_day(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t date,
-                  hrs_day_slot_t out[3], int *n)
+static void s_day_full_key(s_key_t *k, const hrs_record_t *r)
+{
+    s_day_key(k, r->prisoner, r->date);
+    s_key_u8(k, (uint8_t)r->session);
+    s_key_str(k, r->record_id);
+}
+
+/* Walks the by_day rows of a prisoner from `from` to `to` (inclusive), in
+ * key order, calling fn with each row; stops early when fn returns
+ * non-zero (and returns that). */
+typedef int (s_day_fn)(int32_t date, Pay__Session session, const char *id, size_t idlen,
+                       uint32_t minutes, bool live, void *arg);
+
+static int s_scan_days(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t from,
+                       int32_t to, s_day_fn *fn, void *arg)
 {
     MDB_cursor *cur = NULL;
     s_key_t k;
     MDB_val key, val;
+    size_t plen = strlen(prisoner);
     int rc;
-    *n = 0;
-    s_day_key(&k, prisoner, date);
+    s_day_key(&k, prisoner, from);
     key.mv_size = k.n;
     key.mv_data = k.b;
     if ((rc = mdb_cursor_open(txn, self->dbi[DB_BY_DAY], &cur)) != 0)
         return rc;
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0 && *n < 3;
+    uint32_t to_key = hrs_store_date_key(to);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        if (key.mv_size != k.n + 1 || memcmp(key.mv_data, k.b, k.n) != 0)
+        const uint8_t *p = key.mv_data;
+        if (key.mv_size < plen + 5 || memcmp(p, prisoner, plen) != 0)
             break;
-        if (val.mv_size < 4) {
+        uint32_t dk = store_be32_get(p + plen);
+        if (dk > to_key)
+            break;
+        if (val.mv_size != 5) {
             rc = MDB_CORRUPTED;
             break;
         }
-        hrs_day_slot_t *s = &out[(*n)++];
-        s->session = (Pay__Session)((uint8_t *)key.mv_data)[k.n];
-        s->minutes = store_be32_get(val.mv_data);
-        s_copy_n(s->record_id, sizeof s->record_id, (uint8_t *)val.mv_data + 4, val.mv_size - 4);
+        const uint8_t *v = val.mv_data;
+        if ((rc = fn(s_date_from_key(dk), (Pay__Session)p[plen + 4], (const char *)p + plen + 5,
+                     key.mv_size - plen - 5, store_be32_get(v), v[4] != 0, arg)) != 0)
+            break;
     }
     mdb_cursor_close(cur);
-    return (rc == MDB_NOTFOUND || rc == 0) ? 0 : rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static void s_week_minutes_key(s_key_t *k, const char *prisoner, int32_t date)
-{
-    k->n = 0;
-    s_key_str(k, prisoner);
-    s_key_u32(k, hrs_store_week_key(date));
-}
+typedef struct {
+    int32_t date;
+    Pay__Session session;
+    const char *exclude;
+    size_t exclude_len;
+    hrs_week_facts_t *out;
+} s_facts_arg_t;
 
-int hrs_store_week_minutes(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
-                           int32_t date, uint64_t *minutes)
+static int s_facts_row(int32_t date, Pay__Session session, const char *id, size_t idlen,
+                       uint32_t minutes, bool live, void *arg)
 {
-    s_key_t k;
-    MDB_val v;
-    s_week_minutes_key(&k, prisoner, date);
-    *minutes = 0;
-    int rc = s_get(txn, self->dbi[DB_WEEK_MINUTES], &k, &v);
-    if (rc == MDB_NOTFOUND)
+    s_facts_arg_t *a = arg;
+    if (!live || (a->exclude && idlen == a->exclude_len && memcmp(id, a->exclude, idlen) == 0))
         return 0;
-    if (rc != 0)
-        return rc;
-    if (v.mv_size != 8)
-        return MDB_CORRUPTED;
-    *minutes = store_be64_get(v.mv_data);
+    a->out->week_minutes += minutes;
+    if (date == a->date) {
+        a->out->day_minutes += minutes;
+        if (session == a->session && !a->out->clash) {
+            a->out->clash = true;
+            s_copy_n(a->out->clash_id, sizeof a->out->clash_id, id, idlen);
+        }
+    }
     return 0;
 }
 
-static int s_week_minutes_add(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
-                              int32_t date, int64_t delta)
+static int32_t s_monday(int32_t date)
 {
-    uint64_t m;
-    uint8_t v[8];
-    s_key_t k;
-    int rc = hrs_store_week_minutes(self, txn, prisoner, date, &m);
-    if (rc != 0)
-        return rc;
-    m = (uint64_t)((int64_t)m + delta);
-    s_week_minutes_key(&k, prisoner, date);
-    if (m == 0)
-        return s_del(txn, self->dbi[DB_WEEK_MINUTES], &k);
-    store_be64_put(v, m);
-    return s_put(txn, self->dbi[DB_WEEK_MINUTES], &k, v, sizeof v);
+    return date - (civil_weekday(date) - 1);
+}
+
+int hrs_store_week_facts(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t date,
+                         Pay__Session session, const char *exclude, hrs_week_facts_t *out)
+{
+    s_facts_arg_t a = {date, session, exclude, exclude ? strlen(exclude) : 0, out};
+    int32_t monday = s_monday(date);
+    memset(out, 0, sizeof *out);
+    return s_scan_days(self, txn, prisoner, monday, monday + 6, s_facts_row, &a);
 }
 
 static void s_week_prison_key(s_key_t *k, const char *prison, uint32_t week_key)
@@ -767,31 +776,21 @@ int hrs_store_totals(hrs_store_t *self, MDB_txn *txn, const char *prison, uint32
     return 0;
 }
 
-/* Adds (sign +1) or removes (-1) a record's share of its prison-week totals. */
-static int s_totals_add(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, int sign)
+static int s_totals_write(hrs_store_t *self, MDB_txn *txn, const char *prison, uint32_t wk,
+                          int64_t records, int64_t minutes, int64_t bm, int64_t bu)
 {
     hrs_totals_t t;
     uint8_t v[32];
     s_key_t k;
-    uint32_t wk = hrs_store_week_key(s->rec.date);
-    int rc = hrs_store_totals(self, txn, s->prison, wk, &t);
+    int rc = hrs_store_totals(self, txn, prison, wk, &t);
     if (rc != 0)
         return rc;
-    bool billable = s->rec.outcome == PAY__OUTCOME__ATTENDED;
-    uint64_t one = 1, m = s->rec.minutes, bm = billable ? s->rec.minutes : 0,
-             bu = billable ? s->rec.units : 0;
-    if (sign > 0) {
-        t.records += one;
-        t.minutes += m;
-        t.billable_minutes += bm;
-        t.billable_units += bu;
-    } else {
-        t.records -= one;
-        t.minutes -= m;
-        t.billable_minutes -= bm;
-        t.billable_units -= bu;
-    }
-    s_week_prison_key(&k, s->prison, wk);
+    /* Unsigned wrap-around adds a negative delta exactly. */
+    t.records += (uint64_t)records;
+    t.minutes += (uint64_t)minutes;
+    t.billable_minutes += (uint64_t)bm;
+    t.billable_units += (uint64_t)bu;
+    s_week_prison_key(&k, prison, wk);
     store_be64_put(v, t.records);
     store_be64_put(v + 8, t.minutes);
     store_be64_put(v + 16, t.billable_minutes);
@@ -799,51 +798,75 @@ static int s_totals_add(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, 
     return s_put(txn, self->dbi[DB_TOTALS], &k, v, sizeof v);
 }
 
-static int s_put_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+int hrs_store_tally_flush(hrs_store_t *self, MDB_txn *txn, hrs_tally_t *tally)
+{
+    int rc = 0;
+    for (int i = 0; i < tally->n && rc == 0; i++)
+        rc = s_totals_write(self, txn, tally->row[i].prison, tally->row[i].week_key,
+                            tally->row[i].records, tally->row[i].minutes,
+                            tally->row[i].billable_minutes, tally->row[i].billable_units);
+    tally->n = 0;
+    return rc;
+}
+
+/* Adds (sign +1) or removes (-1) a record's share of its prison-week
+ * totals, in the tally if there is one, else in the store. */
+static int s_totals_add(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, int sign,
+                        hrs_tally_t *tally)
+{
+    uint32_t wk = hrs_store_week_key(s->rec.date);
+    bool billable = s->rec.outcome == PAY__OUTCOME__ATTENDED;
+    int64_t m = sign * (int64_t)s->rec.minutes;
+    int64_t bm = billable ? m : 0, bu = billable ? sign * (int64_t)s->rec.units : 0;
+    if (!tally)
+        return s_totals_write(self, txn, s->prison, wk, sign, m, bm, bu);
+    int i = 0;
+    while (i < tally->n && (tally->row[i].week_key != wk || strcmp(tally->row[i].prison, s->prison) != 0))
+        i++;
+    if (i == tally->n) {
+        if (tally->n == HRS_TALLY_ROWS) {
+            int rc = hrs_store_tally_flush(self, txn, tally);
+            if (rc != 0)
+                return rc;
+            i = 0;
+        }
+        memset(&tally->row[i], 0, sizeof tally->row[i]);
+        memcpy(tally->row[i].prison, s->prison, sizeof tally->row[i].prison);
+        tally->row[i].week_key = wk;
+        tally->n = i + 1;
+    }
+    tally->row[i].records += sign;
+    tally->row[i].minutes += m;
+    tally->row[i].billable_minutes += bm;
+    tally->row[i].billable_units += bu;
+    return 0;
+}
+
+static int s_put_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, bool live)
 {
     s_key_t k;
-    uint8_t v[4 + HRS_RECORD_ID_LEN];
-    size_t idlen = strlen(s->rec.record_id);
-    s_day_key(&k, s->rec.prisoner, s->rec.date);
-    s_key_u8(&k, (uint8_t)s->rec.session);
+    uint8_t v[5];
+    s_day_full_key(&k, &s->rec);
     store_be32_put(v, s->rec.minutes);
-    memcpy(v + 4, s->rec.record_id, idlen);
-    return s_put(txn, self->dbi[DB_BY_DAY], &k, v, 4 + idlen);
+    v[4] = live ? 1 : 0;
+    return s_put(txn, self->dbi[DB_BY_DAY], &k, v, sizeof v);
 }
 
-static int s_del_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
-{
-    s_key_t k;
-    s_day_key(&k, s->rec.prisoner, s->rec.date);
-    s_key_u8(&k, (uint8_t)s->rec.session);
-    return s_del(txn, self->dbi[DB_BY_DAY], &k);
-}
-
-int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, hrs_tally_t *tally)
 {
     s_key_t k;
     int rc;
     if ((rc = s_put_record(self, txn, s)) != 0)
         return rc;
-    if ((rc = s_put_day(self, txn, s)) != 0)
-        return rc;
-    if ((rc = s_week_minutes_add(self, txn, s->rec.prisoner, s->rec.date, s->rec.minutes)) != 0)
+    if ((rc = s_put_day(self, txn, s, true)) != 0)
         return rc;
     k.n = 0;
-    s_key_str(&k, s->rec.prisoner);
-    s_key_u32(&k, hrs_store_week_key(s->rec.date));
-    s_key_u32(&k, hrs_store_date_key(s->rec.date));
-    s_key_u8(&k, (uint8_t)s->rec.session);
-    s_key_str(&k, s->rec.record_id);
-    if ((rc = s_put(txn, self->dbi[DB_BY_WEEK], &k, "", 0)) != 0)
-        return rc;
-    k.n = 0;
-    s_key_fixed(&k, s->rec.contract, HRS_CONTRACT_LEN - 1);
+    s_key_id(&k, s->rec.contract);
     s_key_u32(&k, hrs_store_date_key(s->rec.date));
     s_key_str(&k, s->rec.record_id);
     if ((rc = s_put(txn, self->dbi[DB_BY_CONTRACT], &k, "", 0)) != 0)
         return rc;
-    return s_totals_add(self, txn, s, +1);
+    return s_totals_add(self, txn, s, +1, tally);
 }
 
 int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
@@ -852,14 +875,11 @@ int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
     int rc;
     if ((rc = s_put_record(self, txn, neu)) != 0)
         return rc;
-    if ((rc = s_put_day(self, txn, neu)) != 0)
+    if ((rc = s_put_day(self, txn, neu, true)) != 0)
         return rc;
-    if ((rc = s_week_minutes_add(self, txn, neu->rec.prisoner, neu->rec.date,
-                                 (int64_t)neu->rec.minutes - (int64_t)old->rec.minutes)) != 0)
+    if ((rc = s_totals_add(self, txn, old, -1, NULL)) != 0)
         return rc;
-    if ((rc = s_totals_add(self, txn, old, -1)) != 0)
-        return rc;
-    return s_totals_add(self, txn, neu, +1);
+    return s_totals_add(self, txn, neu, +1, NULL);
 }
 
 int hrs_store_void(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old)
@@ -874,12 +894,9 @@ int hrs_store_void(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old)
     free(v);
     if (rc != 0)
         return rc;
-    if ((rc = s_del_day(self, txn, old)) != 0)
+    if ((rc = s_put_day(self, txn, old, false)) != 0)
         return rc;
-    if ((rc = s_week_minutes_add(self, txn, old->rec.prisoner, old->rec.date,
-                                 -(int64_t)old->rec.minutes)) != 0)
-        return rc;
-    return s_totals_add(self, txn, old, -1);
+    return s_totals_add(self, txn, old, -1, NULL);
 }
 
 int hrs_store_is_closed(hrs_store_t *self, MDB_txn *txn, const char *prison,
@@ -917,30 +934,30 @@ int hrs_store_close_week(hrs_store_t *self, MDB_txn *txn, const char *prison,
     return s_put(txn, self->dbi[DB_CLOSED], &k, v, 8 + n);
 }
 
+typedef struct {
+    hrs_store_id_fn *fn;
+    void *arg;
+} s_each_arg_t;
+
+static int s_each_row(int32_t date, Pay__Session session, const char *id, size_t idlen,
+                      uint32_t minutes, bool live, void *arg)
+{
+    s_each_arg_t *a = arg;
+    char buf[HRS_RECORD_ID_LEN];
+    (void)date;
+    (void)session;
+    (void)minutes;
+    (void)live;
+    s_copy_n(buf, sizeof buf, id, idlen);
+    return a->fn(buf, a->arg);
+}
+
 int hrs_store_each_in_week(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
                            uint32_t week_key, hrs_store_id_fn *fn, void *arg)
 {
-    MDB_cursor *cur = NULL;
-    s_key_t k = {.n = 0};
-    MDB_val key, val;
-    char id[HRS_RECORD_ID_LEN];
-    int rc;
-    s_key_str(&k, prisoner);
-    s_key_u32(&k, week_key);
-    key.mv_size = k.n;
-    key.mv_data = k.b;
-    if ((rc = mdb_cursor_open(txn, self->dbi[DB_BY_WEEK], &cur)) != 0)
-        return rc;
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        if (key.mv_size <= k.n + 5 || memcmp(key.mv_data, k.b, k.n) != 0)
-            break;
-        s_copy_n(id, sizeof id, (uint8_t *)key.mv_data + k.n + 5, key.mv_size - k.n - 5);
-        if ((rc = fn(id, arg)) != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    s_each_arg_t a = {fn, arg};
+    int32_t monday = civil_week_monday(civil_week_from_key(week_key));
+    return s_scan_days(self, txn, prisoner, monday, monday + 6, s_each_row, &a);
 }
 
 int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *contract,
@@ -954,10 +971,10 @@ int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *cont
     char id[HRS_RECORD_ID_LEN];
     uint32_t done = 0, to_key = hrs_store_date_key(to);
     int rc;
-    const size_t plen = HRS_CONTRACT_LEN - 1;
     *more = false;
     *next_len = 0;
-    s_key_fixed(&k, contract, plen);
+    s_key_id(&k, contract);
+    const size_t plen = k.n;
     start = k;
     if (after && after_len > 0)
         s_key_bytes(&start, after, after_len);

@@ -17,14 +17,14 @@
  *   levels       number . date_key(from)           -> level (1 byte)
  *   contracts    id                                -> StoredContract
  *   contracts_by_prison  prison . id               -> ""
- *   allocations  number . contract[24] . date_key(from) -> be32 date_key(to) . be32 band
+ *   allocations  number . contract . NUL . date_key(from) -> be32 date_key(to) . be32 band
  *   records      record_id                         -> StoredRecord
- *   by_day       number . date_key(date) . session -> be32 minutes . record_id
- *                (live records only: at most one per session, so the
- *                clash check and the daily sum read at most three rows)
- *   week_minutes number . be32 week_key            -> be64 live minutes
- *   by_week      number . be32 week_key . date_key . session . record_id -> ""
- *   by_contract  contract[24] . date_key . record_id -> ""
+ *   by_day       number . date_key(date) . session . record_id -> be32 minutes . u8 live
+ *                (one seek and a short scan over a prisoner's ISO week
+ *                answer the clash check, the daily sum and the weekly sum
+ *                together: a week holds at most 21 live records, since a
+ *                session holds one; voided records stay, marked, for lists)
+ *   by_contract  contract . NUL . date_key . record_id -> ""
  *   totals       prison . be32 week_key            -> 4 x be64 (records, minutes,
  *                billable minutes, billable units), live records
  *   closed_weeks prison . be32 week_key            -> be64 closed_at . closed_by
@@ -72,12 +72,26 @@ typedef struct {
     uint64_t records, minutes, billable_minutes, billable_units;
 } hrs_totals_t;
 
-/* One live record of a prisoner's day (from by_day). */
+/* What a prisoner's ISO week holds around one date and session, over live
+ * records other than `exclude` (see hrs_store_week_facts). */
 typedef struct {
-    Pay__Session session;
-    uint32_t minutes;
-    char record_id[HRS_RECORD_ID_LEN];
-} hrs_day_slot_t;
+    bool clash;                       /* a live record on the date and session */
+    char clash_id[HRS_RECORD_ID_LEN];
+    uint64_t day_minutes;
+    uint64_t week_minutes;
+} hrs_week_facts_t;
+
+/* Changes to the prison-week totals, gathered over a batch and written
+ * once (hrs_store_tally_flush), since a batch touches few prison-weeks. */
+#define HRS_TALLY_ROWS 16
+typedef struct {
+    struct {
+        char prison[HRS_PRISON_LEN];
+        uint32_t week_key;
+        int64_t records, minutes, billable_minutes, billable_units;
+    } row[HRS_TALLY_ROWS];
+    int n;
+} hrs_tally_t;
 
 typedef struct hrs_store_t hrs_store_t;
 
@@ -134,24 +148,27 @@ int hrs_store_allocation_on(hrs_store_t *self, MDB_txn *txn, const char *prisone
 /* MDB_NOTFOUND if no record has that id. */
 int hrs_store_get_record(hrs_store_t *self, MDB_txn *txn, const char *record_id,
                          hrs_stored_t *out);
-/* The live records of a prisoner on a date (at most 3), in session order. */
-int hrs_store_day(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t date,
-                  hrs_day_slot_t out[3], int *n);
-int hrs_store_week_minutes(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
-                           int32_t date, uint64_t *minutes);
+/* Scans the prisoner's ISO week of `date`: the live minutes that day and
+ * that week, and whether a live record holds `session` on `date`, leaving
+ * out the record `exclude` (NULL: none), which is being amended. */
+int hrs_store_week_facts(hrs_store_t *self, MDB_txn *txn, const char *prisoner, int32_t date,
+                         Pay__Session session, const char *exclude, hrs_week_facts_t *out);
 int hrs_store_week_closed(hrs_store_t *self, MDB_txn *txn, const char *prison, int32_t date,
                           bool *closed);
 
 /* A new live record (its id must not be stored yet): writes the record and
- * every index and counter. */
-int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s);
+ * its indexes, and counts it in `tally` (flushed by the caller), or in the
+ * totals at once if tally is NULL. */
+int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, hrs_tally_t *tally);
 /* Replaces the live record `old` with `neu` (same id, prisoner, date,
- * session, contract), moving every counter by the difference. */
+ * session, contract), moving the totals by the difference. */
 int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
                     const hrs_stored_t *neu);
-/* Voids the live record `old`: it leaves by_day and every counter, and is
- * kept (voided) for idempotency and the lists. */
+/* Voids the live record `old`: it leaves the sums and totals, and is kept
+ * (voided) for idempotency and the lists. */
 int hrs_store_void(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old);
+/* Writes the gathered totals and empties the tally. */
+int hrs_store_tally_flush(hrs_store_t *self, MDB_txn *txn, hrs_tally_t *tally);
 
 int hrs_store_totals(hrs_store_t *self, MDB_txn *txn, const char *prison, uint32_t week_key,
                      hrs_totals_t *out);
@@ -163,7 +180,8 @@ int hrs_store_is_closed(hrs_store_t *self, MDB_txn *txn, const char *prison,
                         uint32_t week_key, bool *closed);
 
 /* Calls fn for each record id of the prisoner's ISO week (voided included),
- * in date and session order, until fn returns non-zero (then returns that). */
+ * in date, session and id order, until fn returns non-zero (then returns
+ * that). */
 typedef int (hrs_store_id_fn)(const char *record_id, void *arg);
 int hrs_store_each_in_week(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
                            uint32_t week_key, hrs_store_id_fn *fn, void *arg);
