@@ -245,7 +245,7 @@ int main(int argc, char **argv)
     char path[600], allow[600], hours_allow[600];
     snprintf(path, sizeof path, "%s/keys", s_dir);
     mkdir(path, 0700);
-    snprintf(allow, sizeof allow, "%s/keys/allow", s_dir);
+    snprintf(allow, sizeof allow, "%s/keys/allow.txt", s_dir);
     snprintf(hours_allow, sizeof hours_allow, "%s/hours-allow", s_dir);
     auth_keypair_t hours;
     int ok = s_keys("invoicing", &s_inv_keys) == 0 && s_keys("hours", &hours) == 0

@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -712,7 +713,9 @@ struct feed_consumer_t {
     feed_consumer_stats_t stats;
 };
 
-static unsigned s_monitor_serial;
+/* Makes each monitor endpoint unique, even for consumers made in
+ * different threads. */
+static atomic_uint s_monitor_serial;
 
 static int s_consumer_send(feed_consumer_t *self, const Pay__FeedRequest *req)
 {
@@ -961,7 +964,7 @@ feed_consumer_t *feed_consumer_new(void *zmq_ctx, store_t *store,
         goto fail;
     step = "monitor";
     snprintf(mon_ep, sizeof mon_ep, "inproc://feed-monitor-%p-%u", (void *)self,
-             s_monitor_serial++);
+             atomic_fetch_add(&s_monitor_serial, 1u));
     if (zmq_socket_monitor(self->sock, mon_ep,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
                                | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH

@@ -39,6 +39,7 @@ struct hrs_service_t {
     s_chunk_t *chunks;
     ProtobufCAllocator pa;   /* over the arena, for unpacking into replies */
     uint64_t accepted, rejected;
+    struct s_lookup_t *lookup;   /* scratch of s_submit, kept between calls */
     const auth_identity_t *caller;
     MDB_txn *txn;
     Pay__HoursReply reply;
@@ -76,7 +77,26 @@ static void s_pa_free(void *data, void *p)
     (void)p;   /* released with the arena */
 }
 
+/* Empties the arena, keeping one standard chunk for the next call: most
+ * replies fit in it, so a request costs no malloc here. */
 static void s_reset(hrs_service_t *self)
+{
+    s_chunk_t *keep = NULL;
+    while (self->chunks) {
+        s_chunk_t *next = self->chunks->next;
+        if (!keep && self->chunks->size == S_CHUNK) {
+            keep = self->chunks;
+            keep->used = 0;
+            keep->next = NULL;
+        } else {
+            free(self->chunks);
+        }
+        self->chunks = next;
+    }
+    self->chunks = keep;
+}
+
+static void s_release(hrs_service_t *self)
 {
     while (self->chunks) {
         s_chunk_t *next = self->chunks->next;
@@ -110,7 +130,8 @@ void hrs_service_destroy(hrs_service_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    s_reset(*self_p);
+    s_release(*self_p);
+    free((*self_p)->lookup);
     free(*self_p);
     *self_p = NULL;
 }
@@ -227,7 +248,7 @@ static hrs_caller_t s_caller(const auth_identity_t *c)
 
 /* ---- events ------------------------------------------------------------- */
 
-static int s_emit(hrs_service_t *self, Pay__HoursEvent *ev)
+static int s_emit_seq(hrs_service_t *self, Pay__HoursEvent *ev, uint64_t *seq)
 {
     uint8_t buf[S_EVENT_MAX];
     ev->has_at = 1;
@@ -236,7 +257,12 @@ static int s_emit(hrs_service_t *self, Pay__HoursEvent *ev)
     if (len > sizeof buf)
         return MDB_BAD_VALSIZE;
     pay__hours_event__pack(ev, buf);
-    return feed_outbox_append(self->txn, hrs_store_outbox_dbi(self->store), buf, len, NULL);
+    return feed_outbox_append(self->txn, hrs_store_outbox_dbi(self->store), buf, len, seq);
+}
+
+static int s_emit(hrs_service_t *self, Pay__HoursEvent *ev)
+{
+    return s_emit_seq(self, ev, NULL);
 }
 
 /* A view of a stored record, copied into the arena for the reply. */
@@ -391,7 +417,7 @@ static int s_cached_policy(hrs_service_t *self, s_cache_t *c, const char *prison
 }
 
 /* Everything looked up for one record: the facts, and what they came from. */
-typedef struct {
+typedef struct s_lookup_t {
     hrs_capture_facts_t f;
     hrs_stored_t existing;
     const hrs_contract_t *contract;   /* into the cache */
@@ -482,17 +508,19 @@ static int s_accept(hrs_service_t *self, s_lookup_t *l, const hrs_record_t *rec,
     memcpy(s->recorded_by, self->caller->name, sizeof s->recorded_by);
     s->recorded_by[sizeof s->recorded_by - 1] = '\0';
     s->recorded_at = clock_unix_now();
-    if ((rc = hrs_store_insert(self->store, self->txn, s, tally)) != 0)
-        return rc;
+    /* The event first: its seq orders the record in the contract index. */
     Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
     Pay__HoursRecorded body = PAY__HOURS_RECORDED__INIT;
     Pay__RecordState st;
     char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
+    uint64_t seq = 0;
     hrs_store_state(s, &st, date, week);
     body.record = &st;
     ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
     ev.recorded = &body;
-    return s_emit(self, &ev);
+    if ((rc = s_emit_seq(self, &ev, &seq)) != 0)
+        return rc;
+    return hrs_store_insert(self->store, self->txn, s, seq, tally);
 }
 
 static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
@@ -504,10 +532,10 @@ static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
                             "caller: only instructors and finance record hours");
     if ((rc = s_items(self, n)) != 0)
         return rc;
-    s_lookup_t *l = malloc(sizeof *l);
-    hrs_tally_t tally = {.n = 0};
-    if (!l)
+    if (!self->lookup && !(self->lookup = malloc(sizeof *self->lookup)))
         return ENOMEM;
+    s_lookup_t *l = self->lookup;
+    hrs_tally_t tally = {.n = 0};
     l->cache.n_contract = l->cache.next_contract = 0;
     l->cache.n_prisoner = l->cache.next_prisoner = 0;
     l->cache.n_policy = l->cache.next_policy = 0;
@@ -536,7 +564,6 @@ static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)
         goto done;
     s_batch_summary(self, n);
 done:
-    free(l);
     return rc;
 }
 
@@ -1084,6 +1111,28 @@ static int s_stats(hrs_service_t *self)
     return 0;
 }
 
+/* A compact copy of the last committed state (LMDB reads a snapshot, so
+ * the batch in hand is not in it). The answer is kept for replay, so a
+ * resend does not try to write the same folder twice. */
+static int s_backup(hrs_service_t *self, const Pay__HoursBackup *req)
+{
+    if (self->caller->role != ROLE_FINANCE && self->caller->role != ROLE_SERVICE) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not take backups",
+                  auth_role_name(self->caller->role));
+        return 0;
+    }
+    if (!req->dir || !*req->dir || strlen(req->dir) > 512) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+        return 0;
+    }
+    int rc = store_backup(hrs_store_store(self->store), req->dir);
+    if (rc != 0)
+        s_statusf(self, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
+    else
+        s_status(self, PAY__STATUS__OK, "backup written");
+    return 0;
+}
+
 /* ---- reference data ----------------------------------------------------- */
 
 static bool s_gate_reference(hrs_service_t *self, size_t n, bool governor_too, int *rc)
@@ -1341,6 +1390,31 @@ static int s_upsert_levels(hrs_service_t *self, const Pay__HoursUpsertIncentiveL
 
 /* ---- dispatch ----------------------------------------------------------- */
 
+/* Rows in a batch request (0 for the others), to answer each one. */
+static size_t s_batch_len(const Pay__HoursRequest *req)
+{
+    switch (req->body_case) {
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PRISONS:
+        return req->upsert_prisons->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PAY_POLICIES:
+        return req->upsert_pay_policies->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_PRISONERS:
+        return req->upsert_prisoners->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_CONTRACTS:
+        return req->upsert_contracts->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_ALLOCATIONS:
+        return req->upsert_allocations->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_TRANSFERS:
+        return req->upsert_transfers->n_rows;
+    case PAY__HOURS_REQUEST__BODY_UPSERT_INCENTIVE_LEVELS:
+        return req->upsert_incentive_levels->n_rows;
+    case PAY__HOURS_REQUEST__BODY_SUBMIT_HOURS:
+        return req->submit_hours->n_records;
+    default:
+        return 0;
+    }
+}
+
 int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
                       const Pay__HoursRequest *req, MDB_txn *txn, Pay__HoursReply **reply,
                       bool *readonly)
@@ -1354,15 +1428,7 @@ int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
     *readonly = false;
 
     if (s_nobody(caller)) {
-        size_t n = 0;
-        switch (req->body_case) {
-        case PAY__HOURS_REQUEST__BODY_SUBMIT_HOURS:
-            n = req->submit_hours->n_records;
-            break;
-        default:
-            break;
-        }
-        rc = s_refuse_all(self, n, PAY__STATUS__PERMISSION_DENIED,
+        rc = s_refuse_all(self, s_batch_len(req), PAY__STATUS__PERMISSION_DENIED,
                           "caller: this key may not use the hours service");
         *readonly = true;
         goto done;
@@ -1424,6 +1490,9 @@ int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
     case PAY__HOURS_REQUEST__BODY_GET_STATS:
         *readonly = true;
         rc = s_stats(self);
+        break;
+    case PAY__HOURS_REQUEST__BODY_BACKUP:
+        rc = s_backup(self, req->backup);
         break;
     default:
         *readonly = true;

@@ -727,6 +727,79 @@ static void test_employer_everything(void)
     TAP_EQ_INT(s_st(r), PAY__STATUS__INVALID_ARGUMENT, "a request with no body");
 }
 
+static void test_backup(const char *dir)
+{
+    char to[512];
+    snprintf(to, sizeof to, "%s-backup", dir);
+    Pay__HoursBackup b = PAY__HOURS_BACKUP__INIT;
+    b.dir = to;
+    Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
+    req.body_case = PAY__HOURS_REQUEST__BODY_BACKUP;
+    req.backup = &b;
+    Pay__HoursReply *r = s_run(&s_mdi, &req);
+    TAP_EQ_INT(s_st(r), PAY__STATUS__PERMISSION_DENIED, "backup: not by an instructor");
+    r = s_run(&s_finance, &req);
+    TAP_EQ_INT(s_st(r), PAY__STATUS__OK, "backup: finance takes a compact hot backup");
+    hrs_store_t *copy = hrs_store_open(to, 0);
+    uint64_t n = 0;
+    if (copy) {
+        MDB_txn *txn;
+        store_read_begin(hrs_store_store(copy), &txn);
+        hrs_store_record_count(copy, txn, &n);
+        mdb_txn_abort(txn);
+    }
+    TAP_OK(copy && n == 19, "backup: the copy opens and holds every record (%llu)", (unsigned long long)n);
+    hrs_store_destroy(&copy);
+    r = s_run(&s_finance, &req);
+    TAP_EQ_INT(s_st(r), PAY__STATUS__INTERNAL, "backup: never over an existing backup");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", to);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", to);
+}
+
+/* A store whose map starts tiny: batches that do not fit make the server's
+ * store_write grow the map and run them again, and nothing is counted twice. */
+static void test_map_full(const char *dir)
+{
+    char small[512];
+    snprintf(small, sizeof small, "%s-small", dir);
+    hrs_store_t *keep_store = s_store;
+    hrs_service_t *keep_svc = s_svc;
+    s_store = hrs_store_open(small, 64 * 1024);
+    s_svc = hrs_service_new(s_store);
+    size_t before = store_map_size(hrs_store_store(s_store));
+    s_reference();   /* the same reference data, in the small store */
+    static char ids[64][16], dates[64][16];
+    int accepted = 0;
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < 63; i++) {
+            snprintf(ids[i], sizeof ids[i], "m-%d-%d", round, i);
+            /* 21 slots a week for B2345CD, back from W47 (finance). */
+            int k = round * 63 + i;
+            int32_t day = D("2026-11-16") - 7 * (k / 21) + (k % 21) / 3;
+            civil_format_date(day, dates[i]);
+            s_row(i, ids[i], "B2345CD", "C-1", dates[i], (const char *[]){"AM", "PM", "ED"}[k % 3],
+                  "100", "ATTENDED");
+        }
+        Pay__HoursReply *r = s_submit(&s_finance, 63);
+        for (size_t i = 0; r && i < r->n_items; i++)
+            accepted += r->items[i]->status == PAY__STATUS__OK;
+    }
+    size_t after = store_map_size(hrs_store_store(s_store));
+    TAP_OK(accepted == 8 * 63, "map full: every record accepted (%d)", accepted);
+    TAP_OK(after > before, "map full: the map grew from %zu to %zu bytes", before, after);
+    TAP_EQ_INT(s_head(), 8 * 63, "map full: one event per record, none repeated by the reruns");
+    hrs_service_destroy(&s_svc);
+    hrs_store_destroy(&s_store);
+    s_store = keep_store;
+    s_svc = keep_svc;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", small);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", small);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/hrs_service_test.XXXXXX";
@@ -747,6 +820,8 @@ int main(void)
     test_amend_void();
     test_lists_totals_close();
     test_employer_everything();
+    test_backup(dir);
+    test_map_full(dir);
     hrs_service_destroy(&s_svc);
     hrs_store_destroy(&s_store);
     char cmd[128];

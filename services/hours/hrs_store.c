@@ -852,7 +852,8 @@ static int s_put_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, boo
     return s_put(txn, self->dbi[DB_BY_DAY], &k, v, sizeof v);
 }
 
-int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, hrs_tally_t *tally)
+int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, uint64_t seq,
+                     hrs_tally_t *tally)
 {
     s_key_t k;
     int rc;
@@ -860,11 +861,14 @@ int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, hrs
         return rc;
     if ((rc = s_put_day(self, txn, s, true)) != 0)
         return rc;
+    uint8_t seqb[8];
+    store_be64_put(seqb, seq);
     k.n = 0;
     s_key_id(&k, s->rec.contract);
     s_key_u32(&k, hrs_store_date_key(s->rec.date));
-    s_key_str(&k, s->rec.record_id);
-    if ((rc = s_put(txn, self->dbi[DB_BY_CONTRACT], &k, "", 0)) != 0)
+    s_key_bytes(&k, seqb, sizeof seqb);
+    if ((rc = s_put(txn, self->dbi[DB_BY_CONTRACT], &k, s->rec.record_id,
+                    strlen(s->rec.record_id))) != 0)
         return rc;
     return s_totals_add(self, txn, s, +1, tally);
 }
@@ -990,7 +994,7 @@ int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *cont
         memcmp(key.mv_data, start.b, start.n) == 0)
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        if (key.mv_size <= plen + 4 || memcmp(key.mv_data, k.b, plen) != 0)
+        if (key.mv_size != plen + 12 || memcmp(key.mv_data, k.b, plen) != 0)
             break;
         const uint8_t *p = (const uint8_t *)key.mv_data + plen;
         uint32_t dk = store_be32_get(p);
@@ -1000,14 +1004,12 @@ int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *cont
             *more = true;
             break;
         }
-        s_copy_n(id, sizeof id, p + 4, key.mv_size - plen - 4);
+        s_copy_n(id, sizeof id, val.mv_data, val.mv_size);
         if ((rc = fn(id, arg)) != 0)
             break;
         done++;
-        *next_len = key.mv_size - plen;
-        if (*next_len > HRS_STORE_POS_MAX)
-            *next_len = HRS_STORE_POS_MAX;
-        memcpy(next, p, *next_len);
+        *next_len = 12;
+        memcpy(next, p, 12);
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;

@@ -24,7 +24,10 @@
  *                answer the clash check, the daily sum and the weekly sum
  *                together: a week holds at most 21 live records, since a
  *                session holds one; voided records stay, marked, for lists)
- *   by_contract  contract . NUL . date_key . record_id -> ""
+ *   by_contract  contract . NUL . date_key . be64 seq -> record_id
+ *                (seq is the outbox seq of the HoursRecorded event: new
+ *                records of a contract and date append at the end of their
+ *                range instead of landing all over a big tree)
  *   totals       prison . be32 week_key            -> 4 x be64 (records, minutes,
  *                billable minutes, billable units), live records
  *   closed_weeks prison . be32 week_key            -> be64 closed_at . closed_by
@@ -159,7 +162,8 @@ int hrs_store_week_closed(hrs_store_t *self, MDB_txn *txn, const char *prison, i
 /* A new live record (its id must not be stored yet): writes the record and
  * its indexes, and counts it in `tally` (flushed by the caller), or in the
  * totals at once if tally is NULL. */
-int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, hrs_tally_t *tally);
+int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, uint64_t seq,
+                     hrs_tally_t *tally);
 /* Replaces the live record `old` with `neu` (same id, prisoner, date,
  * session, contract), moving the totals by the difference. */
 int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
@@ -187,10 +191,11 @@ int hrs_store_each_in_week(hrs_store_t *self, MDB_txn *txn, const char *prisoner
                            uint32_t week_key, hrs_store_id_fn *fn, void *arg);
 
 /* Up to `limit` record ids of `contract` from `from` to `to` (inclusive),
- * starting after the position `after` (a key suffix from an earlier page,
- * `after_len` bytes; 0 to start at `from`). Sets *more and fills `next`
- * (up to HRS_STORE_POS_MAX bytes) with the position to continue from. */
-#define HRS_STORE_POS_MAX (4 + HRS_RECORD_ID_LEN)
+ * in date order and capture order within a date, starting after the
+ * position `after` (from an earlier page, `after_len` bytes; 0 to start at
+ * `from`). Sets *more and fills `next` (HRS_STORE_POS_MAX bytes) with the
+ * position to continue from. */
+#define HRS_STORE_POS_MAX 12
 int hrs_store_each_by_contract(hrs_store_t *self, MDB_txn *txn, const char *contract,
                                int32_t from, int32_t to, const uint8_t *after,
                                size_t after_len, uint32_t limit, hrs_store_id_fn *fn,

@@ -103,14 +103,14 @@ int main(int argc, char **argv)
     if (!allow)
         allow = allow_path;
 
-    if (!(store = hrs_store_open(dir, (size_t)map_mb << 20)))
-        goto done;
-    if (!(svc = hrs_service_new(store)))
-        goto done;
     if (auth_keypair_load(key_path, &keys) != 0 || !keys.secret_z85[0]) {
         log_error("hours.keys", "cannot read the key pair %s", key_path);
         goto done;
     }
+    if (!(store = hrs_store_open(dir, (size_t)map_mb << 20)))
+        goto done;
+    if (!(svc = hrs_service_new(store)))
+        goto done;
     if (!(ctx = zmq_ctx_new()))
         goto done;
     /* The ZAP handler runs before any socket binds. */

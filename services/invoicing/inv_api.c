@@ -1,6 +1,7 @@
 /* inv_api: see inv_api.h. */
 #include "inv_api.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -475,6 +476,25 @@ static int s_health(inv_api_t *api, MDB_txn *txn, inv_reply_t *r)
     return 0;
 }
 
+/* A compact hot backup (store_backup) into the folder the caller names, on
+ * this host. It reads a committed snapshot, so it never sees the batch in
+ * hand half done; an existing data.mdb there is refused, never replaced. */
+static int s_backup(inv_api_t *api, inv_reply_t *r, const Pay__InvoicingBackup *b)
+{
+    if (!b->dir || !b->dir[0] || strlen(b->dir) > 512) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+        return 0;
+    }
+    int rc = store_backup(inv_store_store(api->store), b->dir);
+    if (rc == EEXIST)
+        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s already holds a data.mdb", b->dir);
+    else if (rc != 0)
+        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
+    else
+        s_status(r, PAY__STATUS__OK, "backup written to %s/data.mdb", b->dir);
+    return 0;
+}
+
 int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
                    const Pay__InvoicingRequest *req, MDB_txn *txn, inv_reply_t *out)
 {
@@ -534,6 +554,11 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
         if (role == ROLE_NONE)
             break;
         return s_health(api, txn, out);
+    case PAY__INVOICING_REQUEST__BODY_BACKUP:
+        if (!finance)
+            break;
+        out->readonly = 0;   /* keep the answer: a resend must not see EEXIST */
+        return s_backup(api, out, req->backup);
     default:
         s_status(out, PAY__STATUS__INVALID_ARGUMENT, "body: no request body");
         return 0;

@@ -5,7 +5,7 @@
  * handlers; main.c only wraps it. Roles (DOMAIN.md):
  *   industries  upserts employers and billing terms;
  *   finance     everything else: issue, payments, all documents, overdue,
- *               reconciliation, exceptions;
+ *               reconciliation, exceptions, backups of the store;
  *   employer    lists and downloads its OWN documents only: any other
  *               number is NOT_FOUND, exactly as a number that does not
  *               exist, so nothing leaks;

@@ -129,13 +129,13 @@ static int s_load_key(const char *dir, const char *file, auth_keypair_t *kp)
 int main(int argc, char **argv)
 {
     config_opt_t opts[] = {
-        { "data-dir", "PAY_INVOICING_DATA", "./data/invoicing", "LMDB directory", NULL },
+        { "data-dir", "PAY_DATA_DIR", "data", "folder of the stores; the invoicing store is <data-dir>/invoicing", NULL },
         { "endpoint", "PAY_INVOICING_ENDPOINT", "tcp://127.0.0.1:5570", "API endpoint to bind", NULL },
         { "feed-endpoint", "PAY_INVOICING_FEED_ENDPOINT", "tcp://127.0.0.1:5571",
           "invoice feed endpoint to bind", NULL },
         { "hours-feed", "PAY_HOURS_FEED", "tcp://127.0.0.1:5551", "hours feed to consume", NULL },
-        { "keys-dir", "PAY_KEYS_DIR", "./keys", "holds invoicing.key and hours.pub", NULL },
-        { "allow-file", "PAY_ALLOW_FILE", NULL, "client allow-list (default <keys-dir>/allow)", NULL },
+        { "keys-dir", "PAY_KEYS_DIR", "keys", "holds invoicing.key and hours.pub", NULL },
+        { "allow-file", "PAY_ALLOW_FILE", NULL, "client allow-list (default <keys-dir>/allow.txt)", NULL },
         { "supplier-name", "PAY_SUPPLIER_NAME", "Prison Industries", "supplier legal name", NULL },
         { "supplier-address", "PAY_SUPPLIER_ADDRESS", "102 Petty France, London",
           "supplier postal address", NULL },
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
     char allow_default[1024];
     const char *allow = config_get(opts, "allow-file");
     if (!allow) {
-        snprintf(allow_default, sizeof allow_default, "%s/allow", keys_dir);
+        snprintf(allow_default, sizeof allow_default, "%s/allow.txt", keys_dir);
         allow = allow_default;
     }
     auth_keypair_t keys, hours_pub;
@@ -183,7 +183,9 @@ int main(int argc, char **argv)
         || s_load_key(keys_dir, "hours.pub", &hours_pub) != 0)
         return 1;
 
-    svc.api.store = inv_store_open(config_get(opts, "data-dir"), (size_t)map_mb << 20);
+    char store_dir[1024];
+    snprintf(store_dir, sizeof store_dir, "%s/invoicing", config_get(opts, "data-dir"));
+    svc.api.store = inv_store_open(store_dir, (size_t)map_mb << 20);
     if (!svc.api.store)
         goto done;
     svc.api.auto_issue_days = (uint32_t)auto_days;

@@ -18,7 +18,10 @@
 #include "pctl_cli.h"
 #include "pctl_hours.h"
 #include "pctl_import.h"
+#include "pctl_invoices.h"
 #include "pctl_keys.h"
+#include "pctl_ops.h"
+#include "pctl_wages.h"
 
 /* ---- payctl config: what the configuration resolved to ------------------ */
 
@@ -94,34 +97,76 @@ static const pctl_cmd_t s_week_cmds[] = {
     {0},
 };
 
+static const pctl_cmd_t s_rates_cmds[] = {
+    {"import", "FILE.csv [--batch N] [--rerun]", "import pay rates (governor of the prison)",
+     "The FORMATS.md pay-rates layout; the same as 'payctl import pay-rates'.\n",
+     pctl_wages_rates_import, NULL},
+    {"list", "--prison P", "a prison's pay rates, in the pay-rates layout", NULL,
+     pctl_wages_rates_list, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_deductions_cmds[] = {
+    {"add", "--prisoner X --week W --kind K --amount A",
+     "record one statutory deduction (finance)",
+     "Keyed by (prisoner, week, kind): the same key again replaces the amount.\n"
+     "Files of them: 'payctl import deductions FILE.csv'.\n",
+     pctl_wages_deductions_add, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_adjustments_cmds[] = {
+    {"add", "--id ID --prisoner X --prison P --week W --amount A --reason R",
+     "post a pay adjustment to an open week (finance)",
+     "The amount may be negative. --id is the idempotency key.\n",
+     pctl_wages_adjustments_add, NULL},
+    {0},
+};
+
 static const pctl_cmd_t s_wages_cmds[] = {
-    {"rates", "--prison P", "the pay rates and pay policy of a prison", NULL, NULL, NULL},
-    {"ledger", "--prisoner P [--from D] [--to D]", "a prisoner's ledger with running balance",
-     NULL, NULL, NULL},
-    {"payroll", "--prison P --week W", "a prison's payroll for a week, with totals", NULL, NULL,
-     NULL},
-    {"payslip", "--prison P --week W --prisoner N", "one prisoner's payslip", NULL, NULL, NULL},
+    {"rates", "COMMAND", "pay rates: import, list", NULL, NULL, s_rates_cmds},
+    {"ledger", "--prisoner X [--from D] [--to D]", "a prisoner's ledger with running balance",
+     "The FORMATS.md prisoner-ledger columns; --format csv gives the export.\n",
+     pctl_wages_ledger, NULL},
+    {"payroll", "--prison P --week W", "a prison's payroll for a week, with totals",
+     "On screen with a TOTAL row; --format csv gives exactly the FORMATS.md\n"
+     "payroll export.\n",
+     pctl_wages_payroll, NULL},
+    {"payslip", "--prisoner X --week W [--prison P] [--lines]", "one prisoner's payslip",
+     NULL, pctl_wages_payslip, NULL},
     {"exceptions", "--prison P [--week W] [--kind K]", "NO_RATE records and refused sessions",
-     NULL, NULL, NULL},
+     NULL, pctl_wages_exceptions, NULL},
     {"norm", "--prison P --week W", "the hours norm: average hours, share at 40 hours", NULL,
-     NULL, NULL},
-    {"deductions", "FILE.csv | --prisoner P --week W --kind K --amount A",
-     "record statutory deductions (finance)", NULL, NULL, NULL},
-    {"adjust", "--id ID --prisoner P --prison P --week W --amount A --reason R",
-     "post a pay adjustment to an open week (finance)", NULL, NULL, NULL},
-    {"journal", "[--out FILE]", "export the wage ledger as an hledger journal", NULL, NULL, NULL},
+     pctl_wages_norm, NULL},
+    {"deductions", "COMMAND", "statutory deductions (finance)", NULL, NULL, s_deductions_cmds},
+    {"adjustments", "COMMAND", "pay adjustments (finance)", NULL, NULL, s_adjustments_cmds},
+    {"export-journal", "FILE", "export the wage ledger as an hledger journal (- for stdout)",
+     NULL, pctl_wages_export_journal, NULL},
     {0},
 };
 
 static const pctl_cmd_t s_invoices_cmds[] = {
-    {"issue", "[--employer E] [--period P] [--date D]", "issue the invoices due (finance)", NULL,
-     NULL, NULL},
-    {"list", "[--employer E]", "list invoices and credit notes", NULL, NULL, NULL},
-    {"get", "NUMBER (--pdf FILE | --csv | --ubl FILE)", "one invoice as PDF, CSV or UBL", NULL,
-     NULL, NULL},
-    {"pay", "NUMBER --amount A --date D [--reference R]", "record a payment (finance)", NULL,
-     NULL, NULL},
-    {"overdue", "[--as-of D]", "unpaid invoices past their due date", NULL, NULL, NULL},
+    {"issue", "[--employer E] [--period P] [--as-of DATE]", "issue the invoices due (finance)",
+     "Issues every period that has ended (only --period P if given) for every\n"
+     "employer (only --employer E if given), with any pending late lines.\n",
+     pctl_invoices_issue, NULL},
+    {"list", "[--employer E]", "list invoices and credit notes",
+     "An employer's key sees only that employer's documents.\n", pctl_invoices_list, NULL},
+    {"get", "NUMBER [--pdf FILE] [--csv] [--ubl FILE]", "one invoice: summary, PDF, CSV or UBL",
+     "Without options, prints the document's summary. --pdf and --ubl write the\n"
+     "document to FILE; --csv prints its lines (FORMATS.md invoice lines).\n",
+     pctl_invoices_get, NULL},
+    {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)", NULL,
+     pctl_invoices_overdue, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_payments_cmds[] = {
+    {"record", "NUMBER --amount A --date D [--reference R]",
+     "record a payment against an invoice (finance)",
+     "Running the same command again records nothing more; a second payment of\n"
+     "the same amount on the same day needs its own --reference.\n",
+     pctl_payments_record, NULL},
     {0},
 };
 
@@ -143,12 +188,22 @@ static const pctl_cmd_t s_top_cmds[] = {
     {"week", "COMMAND", "pay weeks", NULL, NULL, s_week_cmds},
     {"wages", "COMMAND", "wages: rates, ledgers, payroll, payslips, exports", NULL, NULL,
      s_wages_cmds},
-    {"invoices", "COMMAND", "invoices, documents and payments", NULL, NULL, s_invoices_cmds},
-    {"reconcile", "[--prison P] [--week W]",
-     "compare the three services' minutes per prison and week (exit 1 on a difference)", NULL,
-     NULL, NULL},
-    {"status", "", "health, feed positions and lag of every service", NULL, NULL, NULL},
-    {"backup", "DIR", "a consistent hot backup of each service's store", NULL, NULL, NULL},
+    {"invoices", "COMMAND", "invoices and credit notes, as PDF, CSV or UBL", NULL, NULL,
+     s_invoices_cmds},
+    {"payments", "COMMAND", "payments against invoices", NULL, NULL, s_payments_cmds},
+    {"reconcile", "--week W [--prison P]",
+     "compare the three services' minutes per prison and week (exit 1 on a difference)",
+     "Prints FORMATS.md's reconciliation table. Without --prison, every prison\n"
+     "that the wages or invoicing service reports for the week. A service that\n"
+     "does not answer is an error (exit 1), never a silent OK.\n",
+     pctl_reconcile, NULL},
+    {"status", "", "health, feed positions and lag of every service",
+     "Exit 1 if any service is down.\n", pctl_status, NULL},
+    {"backup", "DIR", "a consistent hot backup of each service's store",
+     "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
+     "each a compact snapshot taken by the running service (finance key). A\n"
+     "folder that already holds a backup is refused.\n",
+     pctl_backup, NULL},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,
      s_config_show, NULL},
     {0},

@@ -1,0 +1,518 @@
+/* pctl_ops: see pctl_ops.h. */
+#include "pctl_ops.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "hours.pb-c.h"
+#include "invoicing.pb-c.h"
+#include "pctl_conn.h"
+#include "wages.pb-c.h"
+
+const char *pctl_recon_status(int64_t captured, int64_t priced, int64_t billable_captured,
+                              int64_t billable_invoiced_or_pending)
+{
+    return captured == priced && billable_captured == billable_invoiced_or_pending ? "OK"
+                                                                                   : "MISMATCH";
+}
+
+/* The status fields every reply starts with (common.proto ReplyHeader),
+ * read through the reply's own descriptor so one helper serves all three
+ * services. */
+static int s_reply_ok(const pctl_ctx_t *ctx, const pctl_conn_t *conn, ProtobufCMessage *m)
+{
+    const ProtobufCFieldDescriptor *st = protobuf_c_message_descriptor_get_field(m->descriptor, 2);
+    const ProtobufCFieldDescriptor *msg = protobuf_c_message_descriptor_get_field(m->descriptor, 3);
+    if (!st || !msg)
+        return 0;
+    int status = *(const int *)((const char *)m + st->offset);
+    if (status == PAY__STATUS__OK)
+        return 1;
+    const char *text = *(char *const *)((const char *)m + msg->offset);
+    pctl_fail(ctx, "%s refused: %s: %s", pctl_conn_name(conn),
+              codec_status_name((Pay__Status)status), text ? text : "");
+    return 0;
+}
+
+/* Sends `req` and checks the reply's status. Returns the reply (OK) or NULL
+ * after printing why. */
+static ProtobufCMessage *s_ask(const pctl_ctx_t *ctx, pctl_conn_t *conn,
+                               const ProtobufCMessage *req, const ProtobufCMessageDescriptor *d)
+{
+    ProtobufCMessage *m = NULL;
+    if (pctl_conn_call(conn, req, d, &m) != 0)
+        return NULL;
+    if (!s_reply_ok(ctx, conn, m)) {
+        codec_free(&m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- reconcile ---------------------------------------------------------------- */
+
+typedef struct {
+    char prison[8];
+    int64_t wages_priced;
+    int64_t inv_billable;       /* invoiced + pending */
+} s_recon_t;
+
+typedef struct {
+    s_recon_t *rows;
+    size_t n, cap;
+} s_recon_set_t;
+
+static s_recon_t *s_recon_get(s_recon_set_t *set, const char *prison)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->rows[i].prison, prison) == 0)
+            return &set->rows[i];
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        s_recon_t *p = realloc(set->rows, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        set->rows = p;
+        set->cap = cap;
+    }
+    s_recon_t *r = &set->rows[set->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->prison, sizeof r->prison, "%s", prison);
+    return r;
+}
+
+static int s_recon_cmp(const void *a, const void *b)
+{
+    return strcmp(((const s_recon_t *)a)->prison, ((const s_recon_t *)b)->prison);
+}
+
+/* Every page of the wages service's reconciliation rows for the week. */
+static int s_recon_wages(const pctl_ctx_t *ctx, pctl_conn_t *conn, const char *prison,
+                         const char *week, s_recon_set_t *set)
+{
+    char token[512] = "";
+    for (;;) {
+        Pay__ReconciliationQuery q = PAY__RECONCILIATION_QUERY__INIT;
+        Pay__WagesPage page = PAY__WAGES_PAGE__INIT;
+        Pay__WagesRequest req = PAY__WAGES_REQUEST__INIT;
+        q.prison = (char *)prison;
+        q.week = (char *)week;
+        page.token = token;
+        page.has_size = 1;
+        page.size = 1000;
+        q.page = &page;
+        req.body_case = PAY__WAGES_REQUEST__BODY_RECONCILIATION;
+        req.reconciliation = &q;
+        ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__wages_reply__descriptor);
+        if (!m)
+            return -1;
+        Pay__WagesReply *r = (Pay__WagesReply *)m;
+        int ok = 1, more = 0;
+        if (r->body_case == PAY__WAGES_REPLY__BODY_RECONCILIATION) {
+            for (size_t i = 0; ok && i < r->reconciliation->n_rows; i++) {
+                const Pay__ReconciliationRow *row = r->reconciliation->rows[i];
+                if (!row->prison || !row->week || strcmp(row->week, week) != 0)
+                    continue;
+                s_recon_t *x = s_recon_get(set, row->prison);
+                if (!x)
+                    ok = 0;
+                else
+                    x->wages_priced += row->minutes_priced;
+            }
+        }
+        if (ok && r->next_page && *r->next_page) {
+            if (strlen(r->next_page) >= sizeof token || strcmp(r->next_page, token) == 0) {
+                pctl_fail(ctx, "%s sent a bad page token", pctl_conn_name(conn));
+                ok = 0;
+            } else {
+                snprintf(token, sizeof token, "%s", r->next_page);
+                more = 1;
+            }
+        }
+        codec_free(&m);
+        if (!ok)
+            return -1;
+        if (!more)
+            return 0;
+    }
+}
+
+static int s_recon_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, const char *prison,
+                             const char *week, s_recon_set_t *set)
+{
+    Pay__Reconcile q = PAY__RECONCILE__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    q.prison = (char *)prison;
+    q.week = (char *)week;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_RECONCILE;
+    req.reconcile = &q;
+    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__invoicing_reply__descriptor);
+    if (!m)
+        return -1;
+    Pay__InvoicingReply *r = (Pay__InvoicingReply *)m;
+    int ok = 1;
+    for (size_t i = 0; ok && r->reconciliation && i < r->reconciliation->n_rows; i++) {
+        const Pay__ReconRow *row = r->reconciliation->rows[i];
+        if (!row->prison || !row->week || strcmp(row->week, week) != 0)
+            continue;
+        s_recon_t *x = s_recon_get(set, row->prison);
+        if (!x)
+            ok = 0;
+        else
+            x->inv_billable += row->minutes_invoiced + row->minutes_pending;
+    }
+    codec_free(&m);
+    return ok ? 0 : -1;
+}
+
+int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    pctl_opt_t opts[] = {
+        {"prison", "P", "one prison (default: every prison the services report for the week)",
+         NULL},
+        {"week", "W", "ISO week, e.g. 2026-W48", NULL},
+        {0},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 0, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    const char *prison = pctl_opt(opts, "prison"), *week = pctl_opt(opts, "week");
+    if (!week || !*week)
+        return pctl_usage_error(ctx, "--week is required");
+    if (prison && !*prison)
+        return pctl_usage_error(ctx, "--prison needs a prison code");
+
+    int code = PCTL_EXIT_FAIL, mismatches = 0;
+    s_recon_set_t set = {0};
+    out_table_t *t = NULL;
+    pctl_conn_t *hours = NULL, *wages = NULL, *inv = NULL;
+    if (!(hours = pctl_conn_new(ctx, PCTL_SVC_HOURS)) ||
+        !(wages = pctl_conn_new(ctx, PCTL_SVC_WAGES)) ||
+        !(inv = pctl_conn_new(ctx, PCTL_SVC_INVOICING)))
+        goto done;
+    if (prison && !s_recon_get(&set, prison)) {
+        pctl_fail(ctx, "out of memory");
+        goto done;
+    }
+    if (s_recon_wages(ctx, wages, prison, week, &set) != 0 ||
+        s_recon_invoicing(ctx, inv, prison, week, &set) != 0)
+        goto done;
+    if (set.n > 1)
+        qsort(set.rows, set.n, sizeof *set.rows, s_recon_cmp);
+
+    static const char *const cols[] = {
+        "prison", "week", "minutes_captured", "minutes_priced", "billable_minutes_captured",
+        "billable_minutes_invoiced_or_pending", "status"};
+    if (!(t = out_table_new(cols, 7))) {
+        pctl_fail(ctx, "out of memory");
+        goto done;
+    }
+    for (size_t c = 2; c <= 5; c++)
+        out_table_set_numeric(t, c, 1);
+    for (size_t i = 0; i < set.n; i++) {
+        s_recon_t *x = &set.rows[i];
+        Pay__HoursGetWeekTotals q = PAY__HOURS_GET_WEEK_TOTALS__INIT;
+        Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
+        q.prison = x->prison;
+        q.week = (char *)week;
+        req.body_case = PAY__HOURS_REQUEST__BODY_GET_WEEK_TOTALS;
+        req.get_week_totals = &q;
+        ProtobufCMessage *m = s_ask(ctx, hours, &req.base, &pay__hours_reply__descriptor);
+        if (!m)
+            goto done;
+        const Pay__HoursWeekTotals *wt = ((Pay__HoursReply *)m)->totals;
+        if (!wt) {
+            codec_free(&m);
+            pctl_fail(ctx, "%s sent no totals for %s %s", pctl_conn_name(hours), x->prison, week);
+            goto done;
+        }
+        int64_t captured = (int64_t)wt->minutes, billable = (int64_t)wt->billable_minutes;
+        codec_free(&m);
+        char a[24], b[24], c[24], d[24];
+        snprintf(a, sizeof a, "%" PRId64, captured);
+        snprintf(b, sizeof b, "%" PRId64, x->wages_priced);
+        snprintf(c, sizeof c, "%" PRId64, billable);
+        snprintf(d, sizeof d, "%" PRId64, x->inv_billable);
+        const char *st = pctl_recon_status(captured, x->wages_priced, billable, x->inv_billable);
+        mismatches += strcmp(st, "OK") != 0;
+        const char *row[] = {x->prison, week, a, b, c, d, st};
+        if (out_table_add_row(t, row) != 0) {
+            pctl_fail(ctx, "out of memory");
+            goto done;
+        }
+    }
+    if (out_table_write(t, ctx->format, stdout) != 0) {
+        pctl_fail(ctx, "cannot write the output");
+        goto done;
+    }
+    if (set.n == 0)
+        fprintf(stderr, "payctl: %s: neither wages nor invoicing reports any prison for %s\n",
+                ctx->path, week);
+    if (mismatches) {
+        pctl_fail(ctx, "%d prison-week%s do not reconcile", mismatches,
+                  mismatches == 1 ? "" : "s");
+        goto done;
+    }
+    code = PCTL_EXIT_OK;
+done:
+    out_table_destroy(&t);
+    free(set.rows);
+    pctl_conn_destroy(&hours);
+    pctl_conn_destroy(&wages);
+    pctl_conn_destroy(&inv);
+    return code;
+}
+
+/* ---- status ---------------------------------------------------------------------- */
+
+typedef struct {
+    int up;
+    int consumes;               /* reads the hours feed */
+    int has_cursor, has_head;
+    uint64_t cursor, head;
+    char detail[160];
+} s_health_t;
+
+static void s_health_hours(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
+{
+    Pay__HoursGetHealth g = PAY__HOURS_GET_HEALTH__INIT;
+    Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
+    req.body_case = PAY__HOURS_REQUEST__BODY_GET_HEALTH;
+    req.get_health = &g;
+    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__hours_reply__descriptor);
+    if (!m)
+        return;
+    const Pay__HoursHealth *r = ((Pay__HoursReply *)m)->health;
+    h->up = r && r->ok;
+    if (r) {
+        h->has_head = r->has_outbox_head;
+        h->head = r->outbox_head;
+        snprintf(h->detail, sizeof h->detail, "hours feed producer; today %s",
+                 r->today ? r->today : "?");
+    }
+    codec_free(&m);
+}
+
+static void s_health_wages(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
+{
+    Pay__WagesHealth g = PAY__WAGES_HEALTH__INIT;
+    Pay__WagesRequest req = PAY__WAGES_REQUEST__INIT;
+    req.body_case = PAY__WAGES_REQUEST__BODY_HEALTH;
+    req.health = &g;
+    h->consumes = 1;
+    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__wages_reply__descriptor);
+    if (!m)
+        return;
+    const Pay__WagesReply *w = (const Pay__WagesReply *)m;
+    const Pay__WagesHealthReply *r =
+        w->body_case == PAY__WAGES_REPLY__BODY_HEALTH ? w->health : NULL;
+    h->up = 1;
+    if (r) {
+        h->has_cursor = r->has_cursor;
+        h->cursor = r->cursor;
+        h->has_head = r->has_head_seq;
+        h->head = r->head_seq;
+        snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64,
+                 r->ledger_lines, r->records);
+    }
+    codec_free(&m);
+}
+
+static void s_health_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
+{
+    Pay__Health g = PAY__HEALTH__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_HEALTH;
+    req.health = &g;
+    h->consumes = 1;
+    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__invoicing_reply__descriptor);
+    if (!m)
+        return;
+    const Pay__HealthReply *r = ((Pay__InvoicingReply *)m)->health;
+    h->up = 1;
+    if (r) {
+        h->has_cursor = r->has_feed_cursor;
+        h->cursor = r->feed_cursor;
+        snprintf(h->detail, sizeof h->detail,
+                 "documents %" PRIu64 ", invoice feed head %" PRIu64, r->documents,
+                 r->outbox_head);
+    }
+    codec_free(&m);
+}
+
+int pctl_status(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, NULL, pos, 0, 0, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    s_health_t h[PCTL_SVC_COUNT];
+    memset(h, 0, sizeof h);
+    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+        pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
+        if (!conn)
+            continue;
+        if (s == PCTL_SVC_HOURS)
+            s_health_hours(ctx, conn, &h[s]);
+        else if (s == PCTL_SVC_WAGES)
+            s_health_wages(ctx, conn, &h[s]);
+        else
+            s_health_invoicing(ctx, conn, &h[s]);
+        pctl_conn_destroy(&conn);
+    }
+    /* The head a consumer is measured against is the producer's own, when
+     * the producer answers; else what the consumer last heard of it. */
+    const s_health_t *producer = &h[PCTL_SVC_HOURS];
+    static const char *const cols[] = {"service", "endpoint", "state", "feed", "cursor",
+                                       "head", "lag", "detail"};
+    out_table_t *t = out_table_new(cols, 8);
+    if (!t)
+        return pctl_fail(ctx, "out of memory");
+    for (size_t c = 4; c <= 6; c++)
+        out_table_set_numeric(t, c, 1);
+    int down = 0, ok = 1;
+    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+        s_health_t *x = &h[s];
+        char cursor[24] = "", head[24] = "", lag[24] = "";
+        if (x->up && x->consumes && producer->up && producer->has_head) {
+            x->has_head = 1;
+            x->head = producer->head;
+        }
+        if (x->up && x->has_cursor)
+            snprintf(cursor, sizeof cursor, "%" PRIu64, x->cursor);
+        if (x->up && x->has_head)
+            snprintf(head, sizeof head, "%" PRIu64, x->head);
+        if (x->up && x->consumes && x->has_cursor && x->has_head)
+            snprintf(lag, sizeof lag, "%" PRIu64, x->head > x->cursor ? x->head - x->cursor : 0);
+        down += !x->up;
+        const char *row[] = {pctl_service_name((pctl_service_t)s), ctx->cfg.endpoint[s].value,
+                             x->up ? "up" : "down",
+                             x->consumes ? "hours (consumer)" : "hours (producer)",
+                             cursor, head, lag, x->up ? x->detail : NULL};
+        ok = ok && out_table_add_row(t, row) == 0;
+    }
+    ok = ok && out_table_write(t, ctx->format, stdout) == 0;
+    out_table_destroy(&t);
+    if (!ok)
+        return pctl_fail(ctx, "cannot write the output");
+    if (down)
+        return pctl_fail(ctx, "%d service%s down", down, down == 1 ? " is" : "s are");
+    return PCTL_EXIT_OK;
+}
+
+/* ---- backup ----------------------------------------------------------------------- */
+
+static int s_mkdir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return 0;
+    return -1;
+}
+
+/* mkdir -p for DIR itself (its parents must exist or be made too). */
+static int s_mkdir_p(const char *dir)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (s_mkdir(buf) != 0)
+            return -1;
+        *p = '/';
+    }
+    return s_mkdir(buf);
+}
+
+static ProtobufCMessage *s_backup_one(const pctl_ctx_t *ctx, pctl_conn_t *conn,
+                                      pctl_service_t s, char *dir)
+{
+    if (s == PCTL_SVC_HOURS) {
+        Pay__HoursBackup b = PAY__HOURS_BACKUP__INIT;
+        Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
+        b.dir = dir;
+        req.body_case = PAY__HOURS_REQUEST__BODY_BACKUP;
+        req.backup = &b;
+        return s_ask(ctx, conn, &req.base, &pay__hours_reply__descriptor);
+    }
+    if (s == PCTL_SVC_WAGES) {
+        Pay__WagesBackup b = PAY__WAGES_BACKUP__INIT;
+        Pay__WagesRequest req = PAY__WAGES_REQUEST__INIT;
+        b.dir = dir;
+        req.body_case = PAY__WAGES_REQUEST__BODY_BACKUP;
+        req.backup = &b;
+        return s_ask(ctx, conn, &req.base, &pay__wages_reply__descriptor);
+    }
+    Pay__InvoicingBackup b = PAY__INVOICING_BACKUP__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    b.dir = dir;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_BACKUP;
+    req.backup = &b;
+    return s_ask(ctx, conn, &req.base, &pay__invoicing_reply__descriptor);
+}
+
+int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, NULL, pos, 1, 1, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    if (!*pos[0])
+        return pctl_usage_error(ctx, "DIR is empty");
+    char abs[PATH_MAX], target[PCTL_SVC_COUNT][PATH_MAX + 32];
+    if (s_mkdir_p(pos[0]) != 0)
+        return pctl_fail(ctx, "cannot make the folder %s: %s", pos[0], strerror(errno));
+    if (!realpath(pos[0], abs))
+        return pctl_fail(ctx, "cannot resolve %s: %s", pos[0], strerror(errno));
+    /* Refuse before anything is written: a backup is all three or none. */
+    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+        char mdb[PATH_MAX + 48];
+        snprintf(target[s], sizeof target[s], "%s/%s", abs, pctl_service_name((pctl_service_t)s));
+        snprintf(mdb, sizeof mdb, "%s/data.mdb", target[s]);
+        if (access(mdb, F_OK) == 0)
+            return pctl_fail(ctx, "%s already holds a backup; give a new folder", target[s]);
+    }
+    static const char *const cols[] = {"service", "dir", "status", "message"};
+    out_table_t *t = out_table_new(cols, 4);
+    if (!t)
+        return pctl_fail(ctx, "out of memory");
+    int failed = 0, ok = 1;
+    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+        pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
+        ProtobufCMessage *m = conn ? s_backup_one(ctx, conn, (pctl_service_t)s, target[s]) : NULL;
+        const char *msg = NULL;
+        if (m) {
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field(m->descriptor, 3);
+            msg = f ? *(char *const *)((const char *)m + f->offset) : NULL;
+        }
+        failed += !m;
+        const char *row[] = {pctl_service_name((pctl_service_t)s), target[s],
+                             m ? "OK" : "FAILED", m ? msg : "see the message above"};
+        ok = ok && out_table_add_row(t, row) == 0;
+        codec_free(&m);
+        pctl_conn_destroy(&conn);
+    }
+    ok = ok && out_table_write(t, ctx->format, stdout) == 0;
+    out_table_destroy(&t);
+    if (!ok)
+        return pctl_fail(ctx, "cannot write the output");
+    if (failed)
+        return pctl_fail(ctx, "%d of %d backups failed", failed, PCTL_SVC_COUNT);
+    return PCTL_EXIT_OK;
+}

@@ -1,0 +1,45 @@
+/* pctl_ops: the commands that ask every service at once.
+ *
+ *   reconcile --week W [--prison P]
+ *       FORMATS.md's reconciliation table for each prison and week:
+ *       minutes_captured and billable_minutes_captured from the hours
+ *       service (HoursGetWeekTotals), minutes_priced from the wages service
+ *       (ReconciliationQuery), billable_minutes_invoiced_or_pending from
+ *       the invoicing service (Reconcile: invoiced + pending). Exit 1 on
+ *       any MISMATCH. A service that does not answer, or refuses, is an
+ *       error (exit 1, no table): never a silent OK.
+ *       Without --prison: every prison that the wages or the invoicing
+ *       service reports for that week, each then asked of the hours
+ *       service. (The hours API has no list of prisons yet; a prison whose
+ *       hours reached neither consumer is not listed. See the report.)
+ *   status
+ *       one row per service: up or down, its feed cursor, the head of the
+ *       feed it consumes (the hours service's outbox head, as the hours
+ *       service itself reports it when it is up), and the lag between
+ *       them. Exit 1 if any service is down.
+ *   backup DIR
+ *       asks each service for a compact hot backup (store_backup) into
+ *       DIR/<service>/ (DIR is made absolute: the services resolve it, on
+ *       this host). Refused before anything is written if any
+ *       DIR/<service>/data.mdb already exists. Each store's copy is a
+ *       consistent snapshot of that store; the three are taken one after
+ *       the other, and the feeds' cursors make a restored set converge.
+ *
+ * Ownership: nothing outlives a command. */
+#ifndef PAYCTL_PCTL_OPS_H
+#define PAYCTL_PCTL_OPS_H
+
+#include <stdint.h>
+
+#include "pctl_cli.h"
+
+int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_status(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv);
+
+/* "OK" when captured == priced and billable captured == invoiced or
+ * pending, else "MISMATCH" (FORMATS.md). Pure; for the tests. */
+const char *pctl_recon_status(int64_t captured, int64_t priced, int64_t billable_captured,
+                              int64_t billable_invoiced_or_pending);
+
+#endif

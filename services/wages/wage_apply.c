@@ -1,0 +1,690 @@
+/* wage_apply: see wage_apply.h. */
+#include "wage_apply.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil.h"
+#include "log.h"
+
+/* A record as this module needs it, checked once. */
+typedef struct {
+    const Pay__RecordState *s;
+    int32_t date;
+    uint32_t week;
+    char week_text[CIVIL_WEEK_LEN];
+} s_rec_t;
+
+/* 0 if the state names a record we can key (prisoner, prison, date, id);
+ * pricing problems beyond that become exceptions, not refusals. */
+static int s_rec_check(const Pay__RecordState *s, s_rec_t *out)
+{
+    if (!s || !wage_valid_record_id(s->record_id) || !wage_valid_prisoner(s->prisoner)
+        || !wage_valid_prison(s->prison) || !s->date
+        || civil_parse_date(s->date, &out->date) != 0)
+        return -1;
+    civil_week_t w = civil_iso_week(out->date);
+    out->s = s;
+    out->week = civil_week_key(w);
+    civil_format_week(w, out->week_text);
+    return 0;
+}
+
+static int s_exception_put(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r,
+                           const char *kind, const char *detail)
+{
+    const Pay__RecordState *s = r->s;
+    Pay__WageException e = PAY__WAGE_EXCEPTION__INIT;
+    e.prison = s->prison;
+    e.week = (char *)r->week_text;
+    e.kind = (char *)kind;
+    e.record_id = s->record_id;
+    e.prisoner = s->prisoner;
+    e.contract = s->contract;
+    e.date = s->date;
+    e.has_session = s->has_session;
+    e.session = s->session;
+    e.has_minutes = s->has_minutes;
+    e.minutes = s->minutes;
+    e.detail = (char *)detail;
+    uint8_t key[WAGE_PW_KEY_LEN + 64];
+    size_t idlen = strlen(s->record_id);
+    wage_key_pw(s->prison, r->week, key);
+    memcpy(key + WAGE_PW_KEY_LEN, s->record_id, idlen);
+    return wage_store_put_msg(txn, ws->exceptions, key, WAGE_PW_KEY_LEN + idlen, &e.base);
+}
+
+static int s_exception_del(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r)
+{
+    uint8_t key[WAGE_PW_KEY_LEN + 64];
+    size_t idlen = strlen(r->s->record_id);
+    wage_key_pw(r->s->prison, r->week, key);
+    memcpy(key + WAGE_PW_KEY_LEN, r->s->record_id, idlen);
+    MDB_val k = { WAGE_PW_KEY_LEN + idlen, key };
+    int rc = mdb_del(txn, ws->exceptions, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Reads the week aggregate (or starts a fresh one) into *agg. Both live in
+ * the store's arena: nothing to free. */
+static int s_agg_get(wage_store_t *ws, MDB_txn *txn, const char *prison, uint32_t week,
+                     const char *week_text, const char *prisoner,
+                     Pay__WeekAggregate **agg)
+{
+    uint8_t key[WAGE_WEEK_KEY_LEN];
+    wage_key_week(prison, week, prisoner, key);
+    ProtobufCMessage *m = NULL;
+    int rc = wage_store_get_arena(ws, txn, ws->weeks, key, sizeof key,
+                                  &pay__week_aggregate__descriptor, &m);
+    if (rc == 0) {
+        *agg = (Pay__WeekAggregate *)m;
+        return 0;
+    }
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    size_t lp = strlen(prison) + 1, lw = strlen(week_text) + 1, lx = strlen(prisoner) + 1;
+    Pay__WeekAggregate *a = ws->arena.pb.alloc(&ws->arena, sizeof *a + lp + lw + lx);
+    if (!a)
+        return ENOMEM;
+    pay__week_aggregate__init(a);
+    char *str = (char *)(a + 1);
+    a->prison = memcpy(str, prison, lp);
+    a->week = memcpy(str + lp, week_text, lw);
+    a->prisoner = memcpy(str + lp + lw, prisoner, lx);
+    *agg = a;
+    return 0;
+}
+
+static void s_agg_free(Pay__WeekAggregate **agg)
+{
+    *agg = NULL;   /* arena memory */
+}
+
+static int s_agg_put(wage_store_t *ws, MDB_txn *txn, uint32_t week,
+                     Pay__WeekAggregate *a)
+{
+    uint8_t key[WAGE_WEEK_KEY_LEN];
+    wage_key_week(a->prison, week, a->prisoner, key);
+    return wage_store_put_msg(txn, ws->weeks, key, sizeof key, &a->base);
+}
+
+/* Adds (sign +1) or removes (sign -1) a record's contribution to its week,
+ * `amount` being the line just posted (negative for a reversal). */
+static int s_agg_apply(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r, int sign,
+                       int64_t amount, int attended_workshop)
+{
+    const Pay__RecordState *s = r->s;
+    Pay__WeekAggregate *a = NULL;
+    int rc = s_agg_get(ws, txn, s->prison, r->week, r->week_text, s->prisoner, &a);
+    if (rc != 0)
+        return rc;
+    int64_t minutes = (int64_t)s->minutes * sign;
+    a->has_sessions = 1;
+    a->sessions = (uint32_t)((int64_t)a->sessions + sign);
+    a->has_minutes = 1;
+    a->minutes += minutes;
+    if (s->work_type == PAY__WORK_TYPE__OUTSIDE) {
+        a->has_outside_pay = 1;
+        a->outside_pay += amount;
+        a->has_outside_minutes = 1;
+        a->outside_minutes += minutes;
+    } else {
+        a->has_workshop_pay = 1;
+        a->workshop_pay += amount;
+    }
+    if (attended_workshop) {
+        a->has_attended_workshop = 1;
+        a->attended_workshop = (uint32_t)((int64_t)a->attended_workshop + sign);
+    }
+    if (s->outcome == PAY__OUTCOME__ATTENDED) {
+        a->has_billable_minutes = 1;
+        a->billable_minutes += minutes;
+    }
+    rc = s_agg_put(ws, txn, r->week, a);
+    s_agg_free(&a);
+    return rc;
+}
+
+static int s_record_key_len(const char *id) { return (int)strlen(id); }
+
+/* Posts the exact reversal of the record's stored line and takes the record
+ * out of its week. `stored` is the record's RecordLine. */
+static int s_reverse(wage_store_t *ws, MDB_txn *txn, uint64_t feed_seq,
+                     Pay__RecordLine *stored)
+{
+    s_rec_t r;
+    if (s_rec_check(stored->state, &r) != 0)
+        return MDB_CORRUPTED;
+    Pay__LedgerLine l = PAY__LEDGER_LINE__INIT;
+    l.has_kind = 1;
+    l.kind = PAY__LINE_KIND__LINE_REVERSAL;
+    l.date = stored->state->date;
+    l.week = r.week_text;
+    l.prison = stored->state->prison;
+    l.prisoner = stored->state->prisoner;
+    l.debit = stored->debit;
+    l.credit = stored->credit;
+    l.has_amount = 1;
+    l.amount = -stored->amount;
+    l.ref = stored->state->record_id;
+    l.has_feed_seq = feed_seq > 0;
+    l.feed_seq = feed_seq;
+    l.has_reverses = 1;
+    l.reverses = stored->line_seq;
+    int rc = wage_store_post(ws, txn, &l);
+    if (rc != 0)
+        return rc;
+    if ((rc = s_agg_apply(ws, txn, &r, -1, l.amount, stored->attended_workshop)) != 0)
+        return rc;
+    return s_exception_del(ws, txn, &r);
+}
+
+/* Prices `s` and posts its line; stores it as the record's last line. */
+static int s_price_and_post(wage_store_t *ws, MDB_txn *txn, uint64_t feed_seq,
+                            const s_rec_t *r)
+{
+    const Pay__RecordState *s = r->s;
+    wage_record_t rec = {
+        .work_type = (wage_work_type_t)s->work_type,
+        .outcome = (wage_outcome_t)s->outcome,
+        .paid_absence = s->paid_absence ? 1 : 0,
+        .minutes = s->minutes,
+        .units = s->units,
+    };
+    wage_rate_t rate;
+    wage_outside_t out;
+    const wage_rate_t *rate_p = NULL;
+    const wage_outside_t *out_p = NULL;
+    int rc = 0;
+    if (s->work_type == PAY__WORK_TYPE__WORKSHOP) {
+        rc = wage_store_rate_in_force(ws, txn, s->prison, s->pay_band,
+                                      (uint32_t)s->incentive_level, r->date, &rate);
+        if (rc == 0)
+            rate_p = &rate;
+    } else if (s->work_type == PAY__WORK_TYPE__OUTSIDE && s->contract) {
+        rc = wage_store_outside_in_force(ws, txn, s->contract, r->date, &out);
+        if (rc == 0)
+            out_p = &out;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    wage_price_t price;
+    int priceable = wage_price_record(&rec, rate_p, out_p, &price) == 0;
+
+    wage_line_t line;
+    wage_line_for_price(s->prison, s->prisoner, rec.work_type, price.pence, &line);
+    /* No description on pay lines: the text forms derive one from the
+     * record id (wage_journal_describe), and snprintf per record showed in
+     * the pricing profile. */
+    Pay__LedgerLine l = PAY__LEDGER_LINE__INIT;
+    l.has_kind = 1;
+    l.kind = PAY__LINE_KIND__LINE_PAY;
+    l.date = s->date;
+    l.week = (char *)r->week_text;
+    l.prison = s->prison;
+    l.prisoner = s->prisoner;
+    l.debit = line.debit;
+    l.credit = line.credit;
+    l.has_amount = 1;
+    l.amount = line.amount;
+    l.ref = s->record_id;
+    l.has_feed_seq = feed_seq > 0;
+    l.feed_seq = feed_seq;
+    if ((rc = wage_store_post(ws, txn, &l)) != 0)
+        return rc;
+
+    Pay__RecordLine rl = PAY__RECORD_LINE__INIT;
+    rl.state = (Pay__RecordState *)s;
+    rl.has_live = 1;
+    rl.live = 1;
+    rl.has_line_seq = 1;
+    rl.line_seq = l.seq;
+    rl.debit = line.debit;
+    rl.credit = line.credit;
+    rl.has_amount = 1;
+    rl.amount = line.amount;
+    rl.has_no_rate = 1;
+    rl.no_rate = price.no_rate;
+    rl.has_attended_workshop = 1;
+    rl.attended_workshop = price.attended_workshop;
+    if ((rc = wage_store_put_msg(txn, ws->records, s->record_id,
+                                 (size_t)s_record_key_len(s->record_id), &rl.base)) != 0)
+        return rc;
+    if ((rc = s_agg_apply(ws, txn, r, +1, line.amount, price.attended_workshop)) != 0)
+        return rc;
+
+    int closed = 0;
+    if ((rc = wage_store_week_closed(ws, txn, s->prison, r->week, &closed)) != 0)
+        return rc;
+    if (!priceable)
+        rc = s_exception_put(ws, txn, r, "UNPRICEABLE",
+                             "unknown work type or pay out of range; priced at 0");
+    else if (price.no_rate)
+        rc = s_exception_put(ws, txn, r, "NO_RATE",
+                             s->work_type == PAY__WORK_TYPE__OUTSIDE
+                                 ? "no outside wage in force"
+                                 : "no pay rate for the band and level in force");
+    else if (s->outcome == PAY__OUTCOME__REFUSED)
+        rc = s_exception_put(ws, txn, r, "REFUSED", "refused session");
+    else if (closed)
+        rc = s_exception_put(ws, txn, r, "AFTER_CLOSE",
+                             "record arrived after its pay week closed");
+    if (rc == 0 && closed)
+        log_warn("wages.after_close", "record %s for %s %s after the week closed",
+                 s->record_id, s->prison, r->week_text);
+    return rc;
+}
+
+/* Loads the stored line of a record; *stored is NULL if there is none. */
+static int s_record_get(wage_store_t *ws, MDB_txn *txn, const char *record_id,
+                        Pay__RecordLine **stored)
+{
+    ProtobufCMessage *m = NULL;
+    *stored = NULL;
+    int rc = wage_store_get_arena(ws, txn, ws->records, record_id, strlen(record_id),
+                                  &pay__record_line__descriptor, &m);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        *stored = (Pay__RecordLine *)m;
+    return rc;
+}
+
+static int s_mark_void(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *stored)
+{
+    stored->has_live = 1;
+    stored->live = 0;
+    return wage_store_put_msg(txn, ws->records, stored->state->record_id,
+                              strlen(stored->state->record_id), &stored->base);
+}
+
+/* Recorded or amended: reverse what stands, then price the new state. */
+static int s_apply_state(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                         const Pay__RecordState *s, const char *what)
+{
+    s_rec_t r;
+    if (s_rec_check(s, &r) != 0) {
+        log_error("wages.bad_event", "seq %llu: %s with a malformed record; skipped",
+                  (unsigned long long)seq, what);
+        return 0;
+    }
+    Pay__RecordLine *stored = NULL;
+    int rc = s_record_get(ws, txn, s->record_id, &stored);
+    if (rc == 0 && stored && stored->live)
+        rc = s_reverse(ws, txn, seq, stored);
+    if (rc != 0)
+        return rc;
+    return s_price_and_post(ws, txn, seq, &r);
+}
+
+static int s_apply_void(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                        const Pay__RecordState *old)
+{
+    if (!old || !wage_valid_record_id(old->record_id)) {
+        log_error("wages.bad_event", "seq %llu: void without a record id; skipped",
+                  (unsigned long long)seq);
+        return 0;
+    }
+    Pay__RecordLine *stored = NULL;
+    int rc = s_record_get(ws, txn, old->record_id, &stored);
+    if (rc != 0)
+        return rc;
+    if (!stored || !stored->live) {
+        log_warn("wages.void_unknown", "seq %llu: void of %s, which has no live line",
+                 (unsigned long long)seq, old->record_id);
+    } else {
+        rc = s_reverse(ws, txn, seq, stored);
+        if (rc == 0)
+            rc = s_mark_void(ws, txn, stored);
+    }
+    return rc;
+}
+
+int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                           const Pay__HoursEvent *ev)
+{
+    switch (ev->kind_case) {
+    case PAY__HOURS_EVENT__KIND_RECORDED:
+        return s_apply_state(ws, txn, seq, ev->recorded ? ev->recorded->record : NULL,
+                             "recorded");
+    case PAY__HOURS_EVENT__KIND_AMENDED:
+        return s_apply_state(ws, txn, seq, ev->amended ? ev->amended->new_ : NULL,
+                             "amended");
+    case PAY__HOURS_EVENT__KIND_VOIDED:
+        return s_apply_void(ws, txn, seq, ev->voided ? ev->voided->old : NULL);
+    case PAY__HOURS_EVENT__KIND_WEEK_CLOSED:
+        return wage_apply_close(ws, txn, seq, ev->week_closed);
+    default:
+        log_warn("wages.unknown_event", "seq %llu: event of an unknown kind; skipped",
+                 (unsigned long long)seq);
+        return 0;
+    }
+}
+
+int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
+                     size_t len, void *arg)
+{
+    wage_store_t *ws = arg;
+    /* Everything this event unpacks lives in the arena until the next one. */
+    wage_arena_reset(&ws->arena);
+    Pay__HoursEvent *ev = pay__hours_event__unpack(&ws->arena.pb, len, payload);
+    if (!ev) {
+        log_error("wages.bad_event", "seq %llu: HoursEvent did not decode; skipped",
+                  (unsigned long long)seq);
+        return 0;
+    }
+    return wage_apply_hours_event(ws, txn, seq, ev);
+}
+
+/* ---- the week close ---------------------------------------------------------- */
+
+/* The prison of the prisoner's latest live record (by date, then session)
+ * in the week starting `monday`: the wage service's view of "the last
+ * prison where the prisoner was in custody during that week". Empty if
+ * the prisoner has no live record that week. */
+static int s_last_prison(wage_store_t *ws, MDB_txn *txn, const char *prisoner,
+                         int32_t monday, char out[WAGE_PRISON_LEN])
+{
+    uint8_t key[WAGE_BYP_KEY_LEN];
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, ws->by_prisoner, &cur);
+    if (rc != 0)
+        return rc;
+    out[0] = '\0';
+    int32_t best_date = INT32_MIN;
+    int best_session = -1;
+    wage_key_byp(prisoner, monday, 0, key);
+    MDB_val k = { sizeof key, key }, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size != WAGE_BYP_KEY_LEN || memcmp(kb, prisoner, 7) != 0)
+            break;
+        int32_t date = wage_key_undate(store_be32_get(kb + 7));
+        if (date > monday + 6)
+            break;
+        ProtobufCMessage *m = NULL;
+        rc = wage_store_get_msg(txn, ws->ledger, kb + 11, 8,
+                                &pay__ledger_line__descriptor, &m);
+        if (rc != 0)
+            break;
+        Pay__LedgerLine *l = (Pay__LedgerLine *)m;
+        if (l->kind == PAY__LINE_KIND__LINE_PAY && l->ref) {
+            Pay__RecordLine *rl = NULL;
+            rc = s_record_get(ws, txn, l->ref, &rl);
+            if (rc == 0 && rl && rl->live && rl->line_seq == l->seq && rl->state) {
+                int session = (int)rl->state->session;
+                if (date > best_date || (date == best_date && session > best_session)) {
+                    best_date = date;
+                    best_session = session;
+                    snprintf(out, WAGE_PRISON_LEN, "%s", rl->state->prison);
+                }
+            }
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int s_deductions_get(wage_store_t *ws, MDB_txn *txn, const char *prisoner,
+                            uint32_t week, int64_t out[WAGE_DEDUCTION_KINDS], int *any)
+{
+    *any = 0;
+    for (int k = 0; k < WAGE_DEDUCTION_KINDS; k++) {
+        uint8_t key[12];
+        memcpy(key, prisoner, 7);
+        store_be32_put(key + 7, week);
+        key[11] = (uint8_t)(k + 1);
+        ProtobufCMessage *m = NULL;
+        out[k] = 0;
+        int rc = wage_store_get_msg(txn, ws->deductions, key, sizeof key,
+                                    &pay__deduction__descriptor, &m);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc != 0)
+            return rc;
+        out[k] = ((Pay__Deduction *)m)->amount;
+        if (out[k] > 0)
+            *any = 1;
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    return 0;
+}
+
+static int s_close_one(wage_store_t *ws, MDB_txn *txn, uint64_t seq, const char *prison,
+                       uint32_t week, const char *week_text, int32_t monday,
+                       int64_t min_weekly_pay, Pay__WeekAggregate *a)
+{
+    wage_week_in_t in = { 0 };
+    wage_week_out_t out;
+    int any = 0, rc;
+    in.workshop_pay = a->workshop_pay;
+    in.outside_pay = a->outside_pay;
+    in.adjustments = a->adjustments;
+    in.attended_workshop = a->attended_workshop;
+    in.min_weekly_pay = min_weekly_pay;
+    if ((rc = s_deductions_get(ws, txn, a->prisoner, week, in.deductions, &any)) != 0)
+        return rc;
+    if (any && a->outside_pay > 0) {
+        char last[WAGE_PRISON_LEN];
+        if ((rc = s_last_prison(ws, txn, a->prisoner, monday, last)) != 0)
+            return rc;
+        in.deductions_apply = strcmp(last, prison) == 0;
+    }
+    wage_week_close(&in, &out);
+
+    wage_line_t lines[WAGE_CLOSE_MAX_LINES];
+    size_t n = wage_close_lines(prison, a->prisoner, &out, lines);
+    char sunday[CIVIL_DATE_LEN], ref[32], desc[96];
+    civil_format_date(monday + 6, sunday);
+    snprintf(ref, sizeof ref, "close:%s:%s", prison, week_text);
+    for (size_t i = 0; i < n; i++) {
+        Pay__LedgerLine l = PAY__LEDGER_LINE__INIT;
+        l.has_kind = 1;
+        switch (lines[i].kind) {
+        case WAGE_LINE_TOP_UP:
+            l.kind = PAY__LINE_KIND__LINE_TOP_UP;
+            snprintf(desc, sizeof desc, "top-up to the minimum weekly pay %s", week_text);
+            break;
+        case WAGE_LINE_DEDUCTION:
+            l.kind = PAY__LINE_KIND__LINE_DEDUCTION;
+            snprintf(desc, sizeof desc, "statutory deduction %s %s", lines[i].credit,
+                     week_text);
+            break;
+        default:
+            l.kind = PAY__LINE_KIND__LINE_LEVY;
+            snprintf(desc, sizeof desc, "Prisoners' Earnings Act levy %s", week_text);
+            break;
+        }
+        l.date = sunday;
+        l.week = (char *)week_text;
+        l.prison = (char *)prison;
+        l.prisoner = a->prisoner;
+        l.debit = lines[i].debit;
+        l.credit = lines[i].credit;
+        l.has_amount = 1;
+        l.amount = lines[i].amount;
+        l.ref = ref;
+        l.description = desc;
+        l.has_feed_seq = seq > 0;
+        l.feed_seq = seq;
+        if ((rc = wage_store_post(ws, txn, &l)) != 0)
+            return rc;
+    }
+    a->has_closed = a->closed = 1;
+    a->has_gross = 1;
+    a->gross = out.gross;
+    a->has_top_up = 1;
+    a->top_up = out.top_up;
+    a->has_deductions = 1;
+    a->deductions = out.deductions_total;
+    a->has_levy = 1;
+    a->levy = out.levy;
+    a->has_net = 1;
+    a->net = out.net;
+    a->has_net_outside = 1;
+    a->net_outside = out.net_outside;
+    a->has_income_tax = 1;
+    a->income_tax = out.deductions[WAGE_INCOME_TAX];
+    a->has_national_insurance = 1;
+    a->national_insurance = out.deductions[WAGE_NATIONAL_INSURANCE];
+    a->has_court_order = 1;
+    a->court_order = out.deductions[WAGE_COURT_ORDER];
+    a->has_child_maintenance = 1;
+    a->child_maintenance = out.deductions[WAGE_CHILD_MAINTENANCE];
+    return s_agg_put(ws, txn, week, a);
+}
+
+int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                     const Pay__PayWeekClosed *ev)
+{
+    civil_week_t w;
+    if (!ev || !wage_valid_prison(ev->prison) || !ev->week
+        || civil_parse_week(ev->week, &w) != 0) {
+        log_error("wages.bad_event", "seq %llu: malformed PayWeekClosed; skipped",
+                  (unsigned long long)seq);
+        return 0;
+    }
+    const char *prison = ev->prison;
+    uint32_t week = civil_week_key(w);
+    char week_text[CIVIL_WEEK_LEN];
+    civil_format_week(w, week_text);
+    int32_t monday = civil_week_monday(w);
+    int closed = 0, rc;
+    if ((rc = wage_store_week_closed(ws, txn, prison, week, &closed)) != 0)
+        return rc;
+    if (closed) {
+        log_warn("wages.close_again", "%s %s is already closed; nothing to do", prison,
+                 week_text);
+        return 0;
+    }
+    wage_policy_t policy;
+    if ((rc = wage_store_policy_in_force(ws, txn, prison, monday + 6, &policy)) != 0)
+        return rc;
+
+    /* Collect the prisoners first, then write: no cursor over a database
+     * that is being written. */
+    size_t n = 0, cap = 256;
+    char (*prisoners)[WAGE_PRISONER_LEN] = malloc(cap * sizeof *prisoners);
+    if (!prisoners)
+        return ENOMEM;
+    uint8_t pkey[WAGE_PW_KEY_LEN];
+    wage_key_pw(prison, week, pkey);
+    MDB_cursor *cur = NULL;
+    if ((rc = mdb_cursor_open(txn, ws->weeks, &cur)) != 0)
+        goto done;
+    MDB_val k = { sizeof pkey, pkey }, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != WAGE_WEEK_KEY_LEN || memcmp(k.mv_data, pkey, sizeof pkey) != 0)
+            break;
+        if (n == cap) {
+            cap *= 2;
+            void *p = realloc(prisoners, cap * sizeof *prisoners);
+            if (!p) {
+                rc = ENOMEM;
+                break;
+            }
+            prisoners = p;
+        }
+        memcpy(prisoners[n], (const uint8_t *)k.mv_data + 7, 7);
+        prisoners[n++][7] = '\0';
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        goto done;
+    rc = 0;
+
+    uint64_t records = 0, minutes = 0, billable = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        Pay__WeekAggregate *a = NULL;
+        if ((rc = s_agg_get(ws, txn, prison, week, week_text, prisoners[i], &a)) != 0)
+            break;
+        records += a->sessions;
+        minutes += (uint64_t)a->minutes;
+        billable += (uint64_t)a->billable_minutes;
+        if (a->sessions > 0 || a->adjustments != 0 || a->has_adjustments)
+            rc = s_close_one(ws, txn, seq, prison, week, week_text, monday,
+                             policy.min_weekly_pay, a);
+        s_agg_free(&a);
+    }
+    if (rc != 0)
+        goto done;
+
+    Pay__PrisonWeek pw = PAY__PRISON_WEEK__INIT;
+    pw.prison = (char *)prison;
+    pw.week = week_text;
+    pw.has_closed = pw.closed = 1;
+    pw.has_closed_at = ev->has_closed_at;
+    pw.closed_at = ev->closed_at;
+    pw.closed_by = ev->closed_by;
+    pw.has_close_feed_seq = 1;
+    pw.close_feed_seq = seq;
+    if (ev->has_records || ev->has_minutes) {
+        pw.has_captured_known = pw.captured_known = 1;
+        pw.has_records_captured = 1;
+        pw.records_captured = ev->records;
+        pw.has_minutes_captured = 1;
+        pw.minutes_captured = ev->minutes;
+        pw.has_billable_minutes_captured = 1;
+        pw.billable_minutes_captured = ev->billable_minutes;
+        if (ev->records != records || ev->minutes != minutes)
+            log_error("wages.reconcile", "%s %s: hours closed %llu records / %llu min, "
+                      "wages priced %llu / %llu",
+                      prison, week_text, (unsigned long long)ev->records,
+                      (unsigned long long)ev->minutes, (unsigned long long)records,
+                      (unsigned long long)minutes);
+    }
+    rc = wage_store_put_msg(txn, ws->prison_weeks, pkey, sizeof pkey, &pw.base);
+    if (rc == 0)
+        log_info("wages.week_closed", "%s %s closed: %zu prisoners, %llu records, %llu min",
+                 prison, week_text, n, (unsigned long long)records,
+                 (unsigned long long)minutes);
+done:
+    free(prisoners);
+    return rc;
+}
+
+int wage_apply_adjustment(wage_store_t *ws, MDB_txn *txn, const Pay__Adjustment *adj,
+                          int32_t date)
+{
+    civil_week_t w;
+    if (civil_parse_week(adj->week, &w) != 0)
+        return EINVAL;
+    uint32_t week = civil_week_key(w);
+    char week_text[CIVIL_WEEK_LEN], date_text[CIVIL_DATE_LEN], desc[160];
+    civil_format_week(w, week_text);
+    civil_format_date(date, date_text);
+    snprintf(desc, sizeof desc, "pay adjustment: %.140s", adj->reason ? adj->reason : "");
+    wage_line_t line;
+    wage_line_for_adjustment(adj->prison, adj->prisoner, adj->amount, &line);
+    Pay__LedgerLine l = PAY__LEDGER_LINE__INIT;
+    l.has_kind = 1;
+    l.kind = PAY__LINE_KIND__LINE_ADJUSTMENT;
+    l.date = date_text;
+    l.week = week_text;
+    l.prison = adj->prison;
+    l.prisoner = adj->prisoner;
+    l.debit = line.debit;
+    l.credit = line.credit;
+    l.has_amount = 1;
+    l.amount = line.amount;
+    l.ref = adj->adjustment_id;
+    l.description = desc;
+    int rc = wage_store_post(ws, txn, &l);
+    if (rc != 0)
+        return rc;
+    Pay__WeekAggregate *a = NULL;
+    if ((rc = s_agg_get(ws, txn, adj->prison, week, week_text, adj->prisoner, &a)) != 0)
+        return rc;
+    a->has_adjustments = 1;
+    a->adjustments += adj->amount;
+    rc = s_agg_put(ws, txn, week, a);
+    s_agg_free(&a);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* wage_journal: see wage_journal.h. */
+#include "wage_journal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "money.h"
+
+void wage_text_free(wage_text_t *t)
+{
+    free(t->data);
+    memset(t, 0, sizeof *t);
+}
+
+static int s_reserve(wage_text_t *t, size_t more)
+{
+    if (t->failed)
+        return -1;
+    if (t->len + more + 1 <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap : 256;
+    while (cap < t->len + more + 1)
+        cap *= 2;
+    char *p = realloc(t->data, cap);
+    if (!p) {
+        t->failed = 1;
+        return -1;
+    }
+    t->data = p;
+    t->cap = cap;
+    return 0;
+}
+
+void wage_text_printf(wage_text_t *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || s_reserve(t, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->data + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+void wage_text_csv_field(wage_text_t *t, const char *s)
+{
+    if (!s)
+        s = "";
+    if (!strpbrk(s, ",\"\r\n")) {
+        wage_text_printf(t, "%s", s);
+        return;
+    }
+    size_t n = strlen(s);
+    if (s_reserve(t, 2 * n + 2) != 0)
+        return;
+    t->data[t->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            t->data[t->len++] = '"';
+        t->data[t->len++] = s[i];
+    }
+    t->data[t->len++] = '"';
+    t->data[t->len] = '\0';
+}
+
+const char *wage_journal_kind_name(Pay__LineKind kind)
+{
+    switch (kind) {
+    case PAY__LINE_KIND__LINE_PAY: return "pay";
+    case PAY__LINE_KIND__LINE_REVERSAL: return "reversal";
+    case PAY__LINE_KIND__LINE_TOP_UP: return "top-up";
+    case PAY__LINE_KIND__LINE_DEDUCTION: return "deduction";
+    case PAY__LINE_KIND__LINE_LEVY: return "levy";
+    case PAY__LINE_KIND__LINE_ADJUSTMENT: return "adjustment";
+    default: return "line";
+    }
+}
+
+/* hledger reads ';' as the start of a comment and a newline as the end of
+ * the transaction line, so neither may appear in a description. */
+static void s_clean(char *out, size_t outlen, const char *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; s && s[i] && j + 1 < outlen; i++) {
+        char c = s[i];
+        out[j++] = (c == ';' || c == '\n' || c == '\r' || c == '\t' || c == '|') ? ' ' : c;
+    }
+    out[j] = '\0';
+}
+
+void wage_journal_describe(const Pay__LedgerLine *l, char *out, size_t outlen)
+{
+    if (l->description && *l->description)
+        snprintf(out, outlen, "%s", l->description);
+    else if (l->kind == PAY__LINE_KIND__LINE_REVERSAL)
+        snprintf(out, outlen, "reversal of line %llu (%s)", (unsigned long long)l->reverses,
+                 l->ref ? l->ref : "-");
+    else
+        snprintf(out, outlen, "%s %s", wage_journal_kind_name(l->kind), l->ref ? l->ref : "-");
+}
+
+void wage_journal_header(wage_text_t *t)
+{
+    wage_text_printf(t, "; Wage ledger exported by pay-wages. Amounts in GBP.\n"
+                        "; Debits are positive, credits negative; every transaction\n"
+                        "; balances, so `hledger balance` totals 0.\n\n");
+}
+
+void wage_journal_line(wage_text_t *t, const Pay__LedgerLine *l)
+{
+    char amount[MONEY_TEXT_LEN], neg[MONEY_TEXT_LEN], desc[200], raw[200];
+    money_format(l->amount, amount);
+    money_format(-l->amount, neg);
+    wage_journal_describe(l, raw, sizeof raw);
+    s_clean(desc, sizeof desc, raw);
+    wage_text_printf(t,
+                     "%s %s %s %s  ; seq:%llu, feed:%llu, week:%s, prison:%s, ref:%s\n"
+                     "    %s  %s GBP\n"
+                     "    %s  %s GBP\n\n",
+                     l->date ? l->date : "1970-01-01", wage_journal_kind_name(l->kind),
+                     l->prisoner ? l->prisoner : "-", desc,
+                     (unsigned long long)l->seq, (unsigned long long)l->feed_seq,
+                     l->week ? l->week : "-",
+                     l->prison ? l->prison : "-", l->ref ? l->ref : "-",
+                     l->debit, amount, l->credit, neg);
+}
+
+void wage_csv_payroll_row(wage_text_t *t, const char *prison, const char *week,
+                          const Pay__PayrollRow *r)
+{
+    char g[MONEY_TEXT_LEN], u[MONEY_TEXT_LEN], d[MONEY_TEXT_LEN], l[MONEY_TEXT_LEN],
+        n[MONEY_TEXT_LEN];
+    money_format(r->gross, g);
+    money_format(r->top_up, u);
+    money_format(r->deductions, d);
+    money_format(r->levy, l);
+    money_format(r->net, n);
+    wage_text_printf(t, "%s,%s,%s,%u,%lld,%s,%s,%s,%s,%s\r\n", prison, week,
+                     r->prisoner ? r->prisoner : "", r->sessions, (long long)r->minutes,
+                     g, u, d, l, n);
+}
+
+void wage_csv_ledger_row(wage_text_t *t, const Pay__LedgerLine *l)
+{
+    char amount[MONEY_TEXT_LEN], balance[MONEY_TEXT_LEN], desc[200];
+    money_format(l->amount, amount);
+    money_format(l->balance, balance);
+    wage_journal_describe(l, desc, sizeof desc);
+    wage_text_printf(t, "%s,%s,%llu,", l->date ? l->date : "", l->week ? l->week : "",
+                     (unsigned long long)l->seq);
+    wage_text_csv_field(t, desc);
+    wage_text_printf(t, ",%s,%s,%s,%s\r\n", l->debit ? l->debit : "",
+                     l->credit ? l->credit : "", amount, balance);
+}

@@ -1,0 +1,767 @@
+/* wage_store: see wage_store.h. */
+#include "wage_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil.h"
+#include "log.h"
+#include "server.h"
+
+static const char *const s_db_names[] = {
+    "ledger", "by_prisoner", "balances", "records", "weeks", "prison_weeks",
+    "rates", "policies", "outside", "deductions", "adjustments", "exceptions",
+    "cursor", SERVER_REQUESTS_DB, NULL,
+};
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    wage_arena_t *a = data;
+    size = (size + 15) & ~(size_t)15;
+    if (a->used + size <= a->cap) {
+        void *p = a->buf + a->used;
+        a->used += size;
+        return p;
+    }
+    if (a->n_big == a->cap_big) {
+        size_t cap = a->cap_big ? a->cap_big * 2 : 16;
+        void **big = realloc(a->big, cap * sizeof *big);
+        if (!big)
+            return NULL;
+        a->big = big;
+        a->cap_big = cap;
+    }
+    void *p = malloc(size);
+    if (p)
+        a->big[a->n_big++] = p;
+    return p;
+}
+
+static void s_arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;   /* released all at once by wage_arena_reset */
+}
+
+void wage_arena_reset(wage_arena_t *a)
+{
+    for (size_t i = 0; i < a->n_big; i++)
+        free(a->big[i]);
+    a->n_big = 0;
+    a->used = 0;
+}
+
+void wage_store_cache_clear(wage_store_t *self)
+{
+    if (self->cache)
+        memset(self->cache, 0, WAGE_CACHE_SLOTS * sizeof *self->cache);
+}
+
+int wage_store_get_arena(wage_store_t *self, MDB_txn *txn, MDB_dbi dbi, const void *key,
+                         size_t klen, const ProtobufCMessageDescriptor *desc,
+                         ProtobufCMessage **out)
+{
+    MDB_val v;
+    int rc = store_get(txn, dbi, key, klen, &v);
+    if (rc != 0)
+        return rc;
+    *out = protobuf_c_message_unpack(desc, &self->arena.pb, v.mv_size, v.mv_data);
+    return *out ? 0 : MDB_CORRUPTED;
+}
+
+wage_store_t *wage_store_new(const char *dir, size_t map_size)
+{
+    wage_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->arena.cap = 256 * 1024;
+    self->arena.buf = malloc(self->arena.cap);
+    self->arena.pb.alloc = s_arena_alloc;
+    self->arena.pb.free = s_arena_free;
+    self->arena.pb.allocator_data = &self->arena;
+    self->cache = calloc(WAGE_CACHE_SLOTS, sizeof *self->cache);
+    if (!self->arena.buf || !self->cache)
+        goto fail;
+    self->store = store_open(dir, s_db_names, map_size ? map_size : (size_t)256 << 20);
+    if (!self->store)
+        goto fail;
+    self->ledger = store_dbi(self->store, "ledger");
+    self->by_prisoner = store_dbi(self->store, "by_prisoner");
+    self->balances = store_dbi(self->store, "balances");
+    self->records = store_dbi(self->store, "records");
+    self->weeks = store_dbi(self->store, "weeks");
+    self->prison_weeks = store_dbi(self->store, "prison_weeks");
+    self->rates = store_dbi(self->store, "rates");
+    self->policies = store_dbi(self->store, "policies");
+    self->outside = store_dbi(self->store, "outside");
+    self->deductions = store_dbi(self->store, "deductions");
+    self->adjustments = store_dbi(self->store, "adjustments");
+    self->exceptions = store_dbi(self->store, "exceptions");
+    self->cursor = store_dbi(self->store, "cursor");
+    if (wage_store_set_living(self, "2026-04-01:1271") != 0)
+        goto fail;
+    return self;
+fail:
+    wage_store_destroy(&self);
+    return NULL;
+}
+
+void wage_store_destroy(wage_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_destroy(&(*self_p)->store);
+    wage_arena_reset(&(*self_p)->arena);
+    free((*self_p)->arena.buf);
+    free((*self_p)->arena.big);
+    free((*self_p)->cache);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int wage_store_set_living(wage_store_t *self, const char *spec)
+{
+    wage_living_t rows[WAGE_MAX_LIVING];
+    size_t n = 0;
+    const char *p = spec;
+    while (p && *p) {
+        char date[CIVIL_DATE_LEN];
+        const char *colon = strchr(p, ':');
+        if (!colon || colon - p != 10 || n == WAGE_MAX_LIVING)
+            return -1;
+        memcpy(date, p, 10);
+        date[10] = '\0';
+        if (civil_parse_date(date, &rows[n].effective_from) != 0)
+            return -1;
+        char *end = NULL;
+        long long v = strtoll(colon + 1, &end, 10);
+        if (end == colon + 1 || v <= 0 || (*end != ',' && *end != '\0'))
+            return -1;
+        rows[n++].hourly = v;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (n == 0)
+        return -1;
+    memcpy(self->living, rows, n * sizeof rows[0]);
+    self->n_living = n;
+    return 0;
+}
+
+int64_t wage_store_living(const wage_store_t *self, int32_t date)
+{
+    const wage_living_t *best = NULL, *first = NULL;
+    for (size_t i = 0; i < self->n_living; i++) {
+        const wage_living_t *r = &self->living[i];
+        if (!first || r->effective_from < first->effective_from)
+            first = r;
+        if (r->effective_from <= date && (!best || r->effective_from > best->effective_from))
+            best = r;
+    }
+    return best ? best->hourly : first->hourly;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+uint32_t wage_key_date(int32_t date)
+{
+    return (uint32_t)date ^ 0x80000000u;
+}
+
+int32_t wage_key_undate(uint32_t v)
+{
+    return (int32_t)(v ^ 0x80000000u);
+}
+
+void wage_key_week(const char *prison, uint32_t week, const char *prisoner,
+                   uint8_t out[WAGE_WEEK_KEY_LEN])
+{
+    memcpy(out, prison, 3);
+    store_be32_put(out + 3, week);
+    memcpy(out + 7, prisoner, 7);
+}
+
+void wage_key_pw(const char *prison, uint32_t week, uint8_t out[WAGE_PW_KEY_LEN])
+{
+    memcpy(out, prison, 3);
+    store_be32_put(out + 3, week);
+}
+
+void wage_key_byp(const char *prisoner, int32_t date, uint64_t seq,
+                  uint8_t out[WAGE_BYP_KEY_LEN])
+{
+    memcpy(out, prisoner, 7);
+    store_be32_put(out + 7, wage_key_date(date));
+    store_be64_put(out + 11, seq);
+}
+
+/* ---- messages -------------------------------------------------------------- */
+
+int wage_store_get_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                       const ProtobufCMessageDescriptor *desc,
+                       ProtobufCMessage **out)
+{
+    MDB_val v;
+    int rc = store_get(txn, dbi, key, klen, &v);
+    if (rc != 0)
+        return rc;
+    *out = protobuf_c_message_unpack(desc, NULL, v.mv_size, v.mv_data);
+    return *out ? 0 : MDB_CORRUPTED;
+}
+
+int wage_store_put_msg(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                       const ProtobufCMessage *m)
+{
+    size_t len = protobuf_c_message_get_packed_size(m);
+    MDB_val k = { klen, (void *)key }, v = { len, NULL };
+    int rc = mdb_put(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc != 0)
+        return rc;
+    protobuf_c_message_pack(m, v.mv_data);
+    return 0;
+}
+
+int wage_store_get_i64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                       int64_t *out)
+{
+    MDB_val v;
+    int rc = store_get(txn, dbi, key, klen, &v);
+    *out = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (v.mv_size != 8)
+        return MDB_CORRUPTED;
+    *out = (int64_t)store_be64_get(v.mv_data);
+    return 0;
+}
+
+int wage_store_put_i64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+                       int64_t v)
+{
+    uint8_t b[8];
+    store_be64_put(b, (uint64_t)v);
+    return store_put(txn, dbi, key, klen, b, 8, 0);
+}
+
+/* ---- the ledger -------------------------------------------------------------- */
+
+int wage_store_ledger_head(wage_store_t *self, MDB_txn *txn, uint64_t *head)
+{
+    return store_last_u64(txn, self->ledger, head);
+}
+
+/* ---- balances: a projection of the ledger, folded in order ---------------- */
+
+#define S_FOLD_SLOTS 8192
+#define S_UPTO_KEY "\0upto"   /* not an account name: accounts start with a letter */
+
+typedef struct {
+    char account[WAGE_ACCOUNT_LEN];
+    int64_t delta;
+    int used;
+} s_fold_slot_t;
+
+static int s_fold_flush(wage_store_t *self, MDB_txn *txn, s_fold_slot_t *slots,
+                        size_t *n_used)
+{
+    for (size_t i = 0; i < S_FOLD_SLOTS; i++) {
+        if (!slots[i].used)
+            continue;
+        int64_t cur;
+        size_t len = strlen(slots[i].account);
+        int rc = wage_store_get_i64(txn, self->balances, slots[i].account, len, &cur);
+        if (rc == 0)
+            rc = wage_store_put_i64(txn, self->balances, slots[i].account, len,
+                                    cur + slots[i].delta);
+        if (rc != 0)
+            return rc;
+        slots[i].used = 0;
+    }
+    *n_used = 0;
+    return 0;
+}
+
+static int s_fold_add(wage_store_t *self, MDB_txn *txn, s_fold_slot_t *slots, size_t *n_used,
+                      const char *account, int64_t delta)
+{
+    if (*n_used >= S_FOLD_SLOTS / 2) {
+        int rc = s_fold_flush(self, txn, slots, n_used);
+        if (rc != 0)
+            return rc;
+    }
+    uint32_t h = 2166136261u;
+    for (const char *p = account; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (uint32_t i = 0;; i++) {
+        s_fold_slot_t *s = &slots[(h + i) % S_FOLD_SLOTS];
+        if (!s->used) {
+            s->used = 1;
+            snprintf(s->account, sizeof s->account, "%s", account);
+            s->delta = delta;
+            (*n_used)++;
+            return 0;
+        }
+        if (strcmp(s->account, account) == 0) {
+            s->delta += delta;
+            return 0;
+        }
+    }
+}
+
+int wage_store_fold_balances(wage_store_t *self, MDB_txn *txn, uint64_t *upto_out)
+{
+    int64_t upto = 0;
+    int rc = wage_store_get_i64(txn, self->balances, S_UPTO_KEY, sizeof S_UPTO_KEY - 1, &upto);
+    if (rc != 0)
+        return rc;
+    uint64_t head = 0;
+    if ((rc = store_last_u64(txn, self->ledger, &head)) != 0)
+        return rc;
+    if (head <= (uint64_t)upto) {
+        if (upto_out)
+            *upto_out = (uint64_t)upto;
+        return 0;
+    }
+    s_fold_slot_t *slots = calloc(S_FOLD_SLOTS, sizeof *slots);
+    size_t n_used = 0;
+    MDB_cursor *cur = NULL;
+    if (!slots)
+        return ENOMEM;
+    if ((rc = mdb_cursor_open(txn, self->ledger, &cur)) != 0)
+        goto done;
+    uint8_t key[8];
+    store_be64_put(key, (uint64_t)upto + 1);
+    MDB_val k = { 8, key }, v;
+    uint64_t last = (uint64_t)upto;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        /* Never called while an event's messages live in the arena. */
+        wage_arena_reset(&self->arena);
+        Pay__LedgerLine *l = pay__ledger_line__unpack(&self->arena.pb, v.mv_size, v.mv_data);
+        if (!l) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (l->amount != 0 && l->debit && l->credit) {
+            rc = s_fold_add(self, txn, slots, &n_used, l->debit, l->amount);
+            if (rc == 0)
+                rc = s_fold_add(self, txn, slots, &n_used, l->credit, -l->amount);
+        }
+        last = l->seq;
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        goto done;
+    if ((rc = s_fold_flush(self, txn, slots, &n_used)) != 0)
+        goto done;
+    rc = wage_store_put_i64(txn, self->balances, S_UPTO_KEY, sizeof S_UPTO_KEY - 1,
+                            (int64_t)last);
+    if (rc == 0 && upto_out)
+        *upto_out = last;
+done:
+    free(slots);
+    return rc;
+}
+
+int wage_store_post(wage_store_t *self, MDB_txn *txn, Pay__LedgerLine *line)
+{
+    uint64_t head = 0;
+    int32_t date;
+    int rc = store_last_u64(txn, self->ledger, &head);
+    if (rc != 0)
+        return rc;
+    if (!line->date || civil_parse_date(line->date, &date) != 0)
+        return EINVAL;
+    line->has_seq = 1;
+    line->seq = head + 1;
+    uint8_t key[8];
+    store_be64_put(key, line->seq);
+    size_t len = protobuf_c_message_get_packed_size(&line->base);
+    MDB_val k = { 8, key }, v = { len, NULL };
+    if ((rc = mdb_put(txn, self->ledger, &k, &v, MDB_RESERVE | MDB_APPEND)) != 0)
+        return rc;
+    protobuf_c_message_pack(&line->base, v.mv_data);
+
+    if (line->prisoner && wage_valid_prisoner(line->prisoner)) {
+        char spends[WAGE_ACCOUNT_LEN];
+        wage_account_spends(line->prisoner, spends);
+        int64_t effect = 0;
+        if (strcmp(line->credit, spends) == 0)
+            effect += line->amount;
+        if (strcmp(line->debit, spends) == 0)
+            effect -= line->amount;
+        uint8_t bk[WAGE_BYP_KEY_LEN];
+        wage_key_byp(line->prisoner, date, line->seq, bk);
+        if ((rc = wage_store_put_i64(txn, self->by_prisoner, bk, sizeof bk, effect)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- reference data in force ------------------------------------------------ */
+
+/* The last entry with key in [prefix + be32(0), prefix + be32(date)], that
+ * is the row with the latest effective_from on or before `date`. */
+static int s_latest_on_or_before(MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                                 size_t plen, int32_t date, MDB_val *out)
+{
+    uint8_t key[32];
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0)
+        return rc;
+    memcpy(key, prefix, plen);
+    /* Seek to the first key after (prefix, date), then step back. */
+    uint32_t d = wage_key_date(date);
+    int at_end = 0;
+    if (d == UINT32_MAX) {
+        at_end = 1;
+    } else {
+        store_be32_put(key + plen, d + 1);
+    }
+    MDB_val k = { plen + 4, key }, v;
+    if (!at_end)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (at_end || rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    else if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    if (rc == 0) {
+        if (k.mv_size != plen + 4 || memcmp(k.mv_data, prefix, plen) != 0
+            || store_be32_get((const uint8_t *)k.mv_data + plen) > d)
+            rc = MDB_NOTFOUND;
+        else
+            *out = v;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+void wage_rate_from_msg(const Pay__PayRate *m, int32_t eff, wage_rate_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (m->prison)
+        snprintf(out->prison, sizeof out->prison, "%s", m->prison);
+    out->pay_band = m->pay_band;
+    out->level = (wage_level_t)m->incentive_level;
+    out->effective_from = eff;
+    out->basis = m->basis == PAY__RATE_BASIS__RATE_SESSION ? WAGE_BASIS_SESSION
+                 : m->basis == PAY__RATE_BASIS__RATE_HOURLY ? WAGE_BASIS_HOURLY
+                 : WAGE_BASIS_UNSPECIFIED;
+    out->rate = m->rate;
+    if (m->has_piece_rate_items && m->piece_rate_items > 0) {
+        out->piece_pence = m->piece_rate;
+        out->piece_items = m->piece_rate_items;
+    } else if (m->has_piece_rate && m->piece_rate != 0) {
+        out->piece_pence = m->piece_rate;   /* invalid without items; checked */
+    }
+}
+
+static uint32_t s_hash(const uint8_t *k, size_t n, int outside)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)outside;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 16777619u;
+    return h;
+}
+
+/* The cache slot for (key, outside): found (*hit = 1), or a free slot to
+ * fill (*hit = 0), or NULL when the probe window is full (no caching). */
+static wage_cache_slot_t *s_slot(wage_store_t *self, const uint8_t *key, size_t klen,
+                                 int outside, int *hit)
+{
+    uint32_t h = s_hash(key, klen, outside);
+    for (int i = 0; i < 8; i++) {
+        wage_cache_slot_t *s = &self->cache[(h + (uint32_t)i) % WAGE_CACHE_SLOTS];
+        if (!s->used) {
+            *hit = 0;
+            return s;
+        }
+        if (s->outside == outside && s->klen == klen && memcmp(s->key, key, klen) == 0) {
+            *hit = 1;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* Reads every row under `prefix` (prefix + be32 eff keys) into the slot.
+ * Returns 0, or -1 if there are more rows than a slot holds. */
+static int s_fill(wage_store_t *self, MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                  size_t plen, int outside, wage_cache_slot_t *slot, int *rc_out)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k = { plen, (void *)prefix }, v;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    size_t n = 0;
+    *rc_out = 0;
+    if (rc != 0) {
+        *rc_out = rc;
+        return -1;
+    }
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != plen + 4 || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (n == WAGE_CACHE_ROWS) {
+            mdb_cursor_close(cur);
+            return -1;
+        }
+        int32_t eff = wage_key_undate(store_be32_get((const uint8_t *)k.mv_data + plen));
+        if (!outside) {
+            Pay__PayRate *m = pay__pay_rate__unpack(&self->arena.pb, v.mv_size, v.mv_data);
+            if (!m) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            wage_rate_from_msg(m, eff, &slot->rates[n]);
+        } else {
+            Pay__OutsideWage *m = pay__outside_wage__unpack(&self->arena.pb, v.mv_size,
+                                                            v.mv_data);
+            if (!m) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            memset(&slot->wages[n], 0, sizeof slot->wages[n]);
+            memcpy(slot->wages[n].contract, prefix, plen < 24 ? plen : 24);
+            slot->wages[n].effective_from = eff;
+            slot->wages[n].hourly_wage = m->hourly_wage;
+        }
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        *rc_out = rc;
+        return -1;
+    }
+    slot->used = 1;
+    slot->outside = outside;
+    memcpy(slot->key, prefix, plen);
+    slot->klen = plen;
+    slot->n = n;
+    return 0;
+}
+
+int wage_store_rate_in_force(wage_store_t *self, MDB_txn *txn, const char *prison,
+                             uint32_t band, uint32_t level, int32_t date,
+                             wage_rate_t *out)
+{
+    uint8_t prefix[5];
+    MDB_val v;
+    if (band > 255 || level > 255 || !wage_valid_prison(prison))
+        return MDB_NOTFOUND;
+    memcpy(prefix, prison, 3);
+    prefix[3] = (uint8_t)band;
+    prefix[4] = (uint8_t)level;
+    int hit = 0, rc = 0;
+    wage_cache_slot_t *slot = s_slot(self, prefix, sizeof prefix, 0, &hit);
+    if (slot && (hit || s_fill(self, txn, self->rates, prefix, sizeof prefix, 0, slot, &rc) == 0)) {
+        /* The selection itself is the pure rule. */
+        const wage_rate_t *r = wage_rate_select(slot->rates, slot->n, prison, band,
+                                                (wage_level_t)level, date);
+        if (!r)
+            return MDB_NOTFOUND;
+        *out = *r;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    rc = s_latest_on_or_before(txn, self->rates, prefix, 5, date, &v);
+    if (rc != 0)
+        return rc;
+    Pay__PayRate *m = pay__pay_rate__unpack(&self->arena.pb, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    int32_t eff = 0;
+    if (m->effective_from)
+        civil_parse_date(m->effective_from, &eff);
+    wage_rate_from_msg(m, eff, out);
+    return 0;
+}
+
+int wage_store_outside_in_force(wage_store_t *self, MDB_txn *txn,
+                                const char *contract, int32_t date,
+                                wage_outside_t *out)
+{
+    uint8_t prefix[24] = { 0 };
+    size_t len = strlen(contract);
+    MDB_val v;
+    if (len > 24)
+        return MDB_NOTFOUND;
+    memcpy(prefix, contract, len);
+    int hit = 0, rc = 0;
+    wage_cache_slot_t *slot = s_slot(self, prefix, sizeof prefix, 1, &hit);
+    if (slot && (hit || s_fill(self, txn, self->outside, prefix, sizeof prefix, 1, slot, &rc) == 0)) {
+        const wage_outside_t *w = wage_outside_select(slot->wages, slot->n, contract, date);
+        if (!w)
+            return MDB_NOTFOUND;
+        *out = *w;
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    rc = s_latest_on_or_before(txn, self->outside, prefix, 24, date, &v);
+    if (rc != 0)
+        return rc;
+    Pay__OutsideWage *m = pay__outside_wage__unpack(&self->arena.pb, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    memset(out, 0, sizeof *out);
+    snprintf(out->contract, sizeof out->contract, "%s", contract);
+    if (m->effective_from)
+        civil_parse_date(m->effective_from, &out->effective_from);
+    out->hourly_wage = m->hourly_wage;
+    return 0;
+}
+
+void wage_policy_from_msg(const Pay__PayPolicy *m, int32_t eff, wage_policy_t *out)
+{
+    wage_policy_default(out);
+    out->effective_from = eff;
+    if (m->has_min_weekly_pay) out->min_weekly_pay = m->min_weekly_pay;
+    if (m->has_session_min) out->session_min = m->session_min;
+    if (m->has_session_max) out->session_max = m->session_max;
+    if (m->has_hourly_min) out->hourly_min = m->hourly_min;
+    if (m->has_hourly_max) out->hourly_max = m->hourly_max;
+    if (m->has_piece_max) out->piece_max = m->piece_max;
+}
+
+int wage_store_policy_in_force(wage_store_t *self, MDB_txn *txn,
+                               const char *prison, int32_t date,
+                               wage_policy_t *out)
+{
+    MDB_val v;
+    int rc = s_latest_on_or_before(txn, self->policies, (const uint8_t *)prison, 3,
+                                   date, &v);
+    if (rc == MDB_NOTFOUND) {
+        wage_policy_default(out);
+        return 0;
+    }
+    if (rc != 0)
+        return rc;
+    Pay__PayPolicy *m = pay__pay_policy__unpack(NULL, v.mv_size, v.mv_data);
+    if (!m)
+        return MDB_CORRUPTED;
+    int32_t eff = 0;
+    if (m->effective_from)
+        civil_parse_date(m->effective_from, &eff);
+    wage_policy_from_msg(m, eff, out);
+    pay__pay_policy__free_unpacked(m, NULL);
+    return 0;
+}
+
+int wage_store_put_rate(wage_store_t *self, MDB_txn *txn, const Pay__PayRate *row,
+                        int32_t eff)
+{
+    char eff_text[CIVIL_DATE_LEN];
+    uint8_t key[9];
+    civil_format_date(eff, eff_text);
+    Pay__PayRate m = *row;
+    m.effective_from = eff_text;
+    memcpy(key, row->prison, 3);
+    key[3] = (uint8_t)row->pay_band;
+    key[4] = (uint8_t)row->incentive_level;
+    store_be32_put(key + 5, wage_key_date(eff));
+    wage_store_cache_clear(self);
+    return wage_store_put_msg(txn, self->rates, key, sizeof key, &m.base);
+}
+
+int wage_store_put_policy(wage_store_t *self, MDB_txn *txn, const Pay__PayPolicy *row,
+                          int32_t eff)
+{
+    char eff_text[CIVIL_DATE_LEN];
+    uint8_t key[7];
+    civil_format_date(eff, eff_text);
+    Pay__PayPolicy m = *row;
+    m.effective_from = eff_text;
+    memcpy(key, row->prison, 3);
+    store_be32_put(key + 3, wage_key_date(eff));
+    return wage_store_put_msg(txn, self->policies, key, sizeof key, &m.base);
+}
+
+int wage_store_put_outside(wage_store_t *self, MDB_txn *txn, const Pay__OutsideWage *row,
+                           int32_t eff)
+{
+    char eff_text[CIVIL_DATE_LEN];
+    uint8_t key[28] = { 0 };
+    size_t len = strlen(row->contract);
+    if (len > 24)
+        return EINVAL;
+    civil_format_date(eff, eff_text);
+    Pay__OutsideWage m = *row;
+    m.effective_from = eff_text;
+    memcpy(key, row->contract, len);
+    store_be32_put(key + 24, wage_key_date(eff));
+    wage_store_cache_clear(self);
+    return wage_store_put_msg(txn, self->outside, key, sizeof key, &m.base);
+}
+
+int wage_store_put_deduction(wage_store_t *self, MDB_txn *txn, const Pay__Deduction *row,
+                             uint32_t week)
+{
+    char week_text[CIVIL_WEEK_LEN];
+    uint8_t key[12];
+    civil_format_week(civil_week_from_key(week), week_text);
+    Pay__Deduction m = *row;
+    m.week = week_text;
+    memcpy(key, row->prisoner, 7);
+    store_be32_put(key + 7, week);
+    key[11] = (uint8_t)row->kind;
+    return wage_store_put_msg(txn, self->deductions, key, sizeof key, &m.base);
+}
+
+int wage_store_week_closed(wage_store_t *self, MDB_txn *txn, const char *prison,
+                           uint32_t week, int *closed)
+{
+    uint8_t key[WAGE_PW_KEY_LEN];
+    ProtobufCMessage *m = NULL;
+    wage_key_pw(prison, week, key);
+    *closed = 0;
+    int rc = wage_store_get_msg(txn, self->prison_weeks, key, sizeof key,
+                                &pay__prison_week__descriptor, &m);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    *closed = ((Pay__PrisonWeek *)m)->closed;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
+/* ---- patterns ------------------------------------------------------------------ */
+
+static int s_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static int s_digit(char c) { return c >= '0' && c <= '9'; }
+
+int wage_valid_prison(const char *s)
+{
+    return s && s_upper(s[0]) && s_upper(s[1]) && s_upper(s[2]) && s[3] == '\0';
+}
+
+int wage_valid_prisoner(const char *s)
+{
+    return s && s_upper(s[0]) && s_digit(s[1]) && s_digit(s[2]) && s_digit(s[3])
+           && s_digit(s[4]) && s_upper(s[5]) && s_upper(s[6]) && s[7] == '\0';
+}
+
+int wage_valid_contract(const char *s)
+{
+    if (!s || !(s_upper(s[0]) || s_digit(s[0])))
+        return 0;
+    size_t i = 1;
+    for (; s[i]; i++)
+        if (!(s_upper(s[i]) || s_digit(s[i]) || s[i] == '-') || i >= 24)
+            return 0;
+    return 1;
+}
+
+int wage_valid_record_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n >= 1 && n <= 64;
+}
