@@ -5,7 +5,8 @@ stores in a temp folder. Prints TAP.
 
 Proves: reconcile prints the FORMATS.md table with the totals computed here
 from the hours rows and exits 0 when the services agree (one prison, and
-every prison); a consumer that answers but has fallen behind gives MISMATCH
+every prison, the list coming from the hours service: a prison that neither
+consumer has heard of is a MISMATCH, not left out); a consumer that answers but has fallen behind gives MISMATCH
 and exit 1, and OK again once it catches up; a stopped service is an error
 (exit 1, its name in the message, no table), never a silent OK; status
 shows every service with cursor, head and lag, and a stopped one as down
@@ -25,7 +26,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from payctl_lib import Cluster, done, free_port, load_scenario, note, ok  # noqa: E402
+from payctl_lib import (Cluster, done, free_port, load_scenario, note, ok,  # noqa: E402
+                        write_csv)
 
 PAYCTL, HOURS, WAGES, INVOICING = [os.path.abspath(a) for a in sys.argv[1:5]]
 HEADER = ("prison,week,minutes_captured,minutes_priced,billable_minutes_captured,"
@@ -90,6 +92,9 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
            "an empty week reconciles at zero", (rc, out, err))
         rc, out, err = c.run("reconcile", "--prison", "MDI")
         ok(rc == 2 and "--week" in err, "reconcile without --week: usage error", (rc, err))
+        rc, out, err = c.run("reconcile", "--prison", "MDI", "--week", "48")
+        ok(rc == 2 and "ISO week" in err and out == "", "a malformed week: usage error",
+           (rc, out, err))
         rc, out, err = c.run("reconcile", "--prison", "XYZ", "--week", "2026-W48")
         ok(rc == 1 and "UNKNOWN_PRISON" in err and out == "",
            "an unknown prison is an error", (rc, out, err))
@@ -193,6 +198,51 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
                              "--format", "csv")
         ok(rc == 0 and out.splitlines()[1:] == [want_line("MDI", cap + 60, bill + 60)],
            "reconcile: OK again once wages has caught up", (rc, out, err))
+
+        # ---- a prison that only the hours service knows of
+        t = c.tmp
+        write_csv(os.path.join(t, "pvi.csv"), ["code", "name", "regime"],
+                  [["PVI", "Pentonville", "CLOSED"]])
+        write_csv(os.path.join(t, "pvi-prisoners.csv"),
+                  ["number", "prison", "incentive_level", "public_contact_cleared_on",
+                   "released_on"], [["C0001BC", "PVI", "STD", "", ""]])
+        write_csv(os.path.join(t, "pvi-contracts.csv"),
+                  ["id", "employer", "prison", "activity", "work_type", "start", "end",
+                   "public_contact", "attested_by", "attested_on", "attestation_ref"],
+                  [["C-0009", "dhl", "PVI", "Packing", "WORKSHOP", "2026-01-01", "", "no",
+                    "J. Smith", "2025-12-20", "COP-9"]])
+        write_csv(os.path.join(t, "pvi-alloc.csv"),
+                  ["prisoner", "contract", "from", "to", "pay_band"],
+                  [["C0001BC", "C-0009", "2026-01-01", "", "3"]])
+        for kind, f in (("prisons", "pvi.csv"), ("prisoners", "pvi-prisoners.csv"),
+                        ("contracts", "pvi-contracts.csv"), ("allocations", "pvi-alloc.csv")):
+            rc, out, err = c.run("import", kind, f, key="industries")
+            ok(rc == 0, "import %s for PVI" % kind, (rc, out, err))
+        c.wait_caught_up()
+        rc, out, err = c.run("reconcile", "--week", "2026-W48", "--format", "csv")
+        ok(rc == 0 and "PVI,2026-W48,0,0,0,0,OK" in out.splitlines(),
+           "reconcile of every prison asks the hours service which prisons exist", (rc, out))
+        dead = "tcp://127.0.0.1:%d" % free_port()
+        for svc in ("wages", "invoicing"):
+            c.stop(svc)
+            c.start(svc, hours_feed=dead)
+        c.wait_up()
+        rc, out, err = c.run("hours", "submit", "--record-id", "p1", "--prisoner", "C0001BC",
+                             "--contract", "C-0009", "--date", "2026-11-23", "--session", "AM",
+                             "--minutes", "45", "--outcome", "ATTENDED")
+        ok(rc == 0, "a PVI record while both consumers are cut off", (rc, out, err))
+        rc, out, err = c.run("reconcile", "--week", "2026-W48", "--format", "csv")
+        ok(rc == 1 and "PVI,2026-W48,45,0,45,0,MISMATCH" in out.splitlines(),
+           "a prison that neither consumer has heard of is a MISMATCH, not a silent OK",
+           (rc, out, err))
+        for svc in ("wages", "invoicing"):
+            c.stop(svc)
+            c.start(svc)
+        c.wait_up()
+        c.wait_caught_up()
+        rc, out, err = c.run("reconcile", "--week", "2026-W48", "--format", "csv")
+        ok(rc == 0 and "PVI,2026-W48,45,45,45,45,OK" in out.splitlines(),
+           "and OK once they have caught up", (rc, out, err))
 
         # ---- a service stopped
         c.stop("invoicing")

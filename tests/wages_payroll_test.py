@@ -376,6 +376,24 @@ def main():
         check_eq(fin.run("payroll", "MDI", "2026-W99").status, "INVALID_ARGUMENT",
                  "a malformed week is INVALID_ARGUMENT")
 
+        # ---- deductions for a closed week: refused, never stored unapplied ----
+        before = fin.run("payslip", "KMI", WEEK, "K0004BB").rows("payslip")[0]
+        late = os.path.join(tmp, "late-deductions.csv")
+        with open(late, "w") as f:
+            f.write("prisoner,week,kind,amount\n")
+            f.write("K0004BB,%s,COURT_ORDER,7.00\n" % WEEK)        # closed at KMI
+            f.write("K0001BB,%s,INCOME_TAX,25.00\n" % WEEK)        # the row already applied
+            f.write("K0004BB,2026-W49,COURT_ORDER,7.00\n")          # an open week
+        r = fin.run("set-deductions", late)
+        check_eq([i["status"] for i in r.items()], ["PAY_WEEK_CLOSED", "OK", "OK"],
+                 "a deduction for a closed week is refused; the same row again and an open "
+                 "week are fine")
+        msg = [l.split("message=", 1)[-1] for l in r.lines[1:] if l.startswith("item ")][0]
+        check("K0004BB" in msg and WEEK in msg and "KMI" in msg,
+              "the refusal names the prisoner, the week and the prison: %s" % msg)
+        after = fin.run("payslip", "KMI", WEEK, "K0004BB").rows("payslip")[0]
+        check_eq(after, before, "and the payslip is unchanged")
+
         # ---- offline export and clean stop ----
         code = wages.stop()
         check_eq(code, 0, "SIGTERM stops pay-wages with status 0")

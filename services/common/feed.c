@@ -587,6 +587,7 @@ typedef struct {
     const Pay__FeedBatch *const *batches;
     size_t n_batches;
     feed_apply_fn *apply;
+    feed_group_fn *group;
     void *arg;
     feed_batch_result_t *res;
 } s_apply_t;
@@ -611,6 +612,8 @@ static int s_apply_txn(MDB_txn *txn, void *arg)
                 r->max_seq = e->seq;
         }
     if ((rc = feed_cursor_read(txn, a->cursor_dbi, a->feed_name, &cursor)) != 0)
+        return rc;
+    if (a->group && (rc = a->group(txn, FEED_GROUP_BEGIN, a->arg)) != 0)
         return rc;
     start = cursor;
     for (size_t b = 0; b < a->n_batches; b++) {
@@ -638,6 +641,8 @@ static int s_apply_txn(MDB_txn *txn, void *arg)
         }
     }
     r->cursor = cursor;
+    if (a->group && (rc = a->group(txn, FEED_GROUP_END, a->arg)) != 0)
+        return rc;
     if (cursor == start)
         return 0;
     store_be64_put(val, cursor);
@@ -648,6 +653,15 @@ static int s_apply_txn(MDB_txn *txn, void *arg)
 int feed_batches_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
                        const Pay__FeedBatch *const *batches, size_t n,
                        feed_apply_fn *apply, void *arg, feed_batch_result_t *res)
+{
+    return feed_batches_apply_group(store, cursor_dbi, feed_name, batches, n, apply, NULL,
+                                    arg, res);
+}
+
+int feed_batches_apply_group(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
+                             const Pay__FeedBatch *const *batches, size_t n,
+                             feed_apply_fn *apply, feed_group_fn *group, void *arg,
+                             feed_batch_result_t *res)
 {
     feed_batch_result_t local;
     s_apply_t a;
@@ -663,10 +677,13 @@ int feed_batches_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name
     a.batches = batches;
     a.n_batches = n;
     a.apply = apply;
+    a.group = group;
     a.arg = arg;
     a.res = res;
     rc = store_write(store, s_apply_txn, &a);
     if (rc != 0) {
+        if (group)
+            group(NULL, FEED_GROUP_ABORT, arg);
         /* Nothing was written: report only what identifies the failure. */
         uint64_t failed = res->failed_seq, max = res->max_seq;
         memset(res, 0, sizeof *res);
@@ -782,8 +799,8 @@ static void s_consumer_on_batches(feed_consumer_t *self,
 
     if (now < self->retry_at_ms)
         return;   /* waiting after a failure; a fresh Subscribe will resend */
-    rc = feed_batches_apply(self->store, self->cursor_dbi, self->feed_name, batches, n,
-                         self->apply, self->arg, &res);
+    rc = feed_batches_apply_group(self->store, self->cursor_dbi, self->feed_name, batches,
+                                  n, self->apply, self->opts.group, self->arg, &res);
     if (res.max_seq > self->stats.head_seq)
         self->stats.head_seq = res.max_seq;
     if (rc != 0) {
@@ -798,6 +815,8 @@ static void s_consumer_on_batches(feed_consumer_t *self,
         self->need_subscribe = 1;
         return;
     }
+    log_debug("feed.group", "%s: %zu batches in one transaction: %u applied, %u duplicates",
+              self->name, n, res.applied, res.duplicates);
     self->stats.cursor = res.cursor;
     self->stats.duplicates += res.duplicates;
     if (res.applied > 0) {

@@ -149,6 +149,31 @@ void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out);
 typedef int feed_apply_fn(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
                           size_t len, void *arg);
 
+/* Optional hook around each transaction of the consumer's apply step (one
+ * group of batches: everything waiting, see feed_consumer_on_readable), so
+ * that an apply fn can keep state per transaction, say running totals in
+ * memory written once per group instead of once per event. `arg` is the
+ * apply fn's argument. Phases:
+ *   FEED_GROUP_BEGIN  the transaction starts, before its first event; also
+ *                     when it is rerun after map growth, so anything kept
+ *                     from an earlier attempt must be dropped here;
+ *   FEED_GROUP_END    every event of the group was applied (possibly none:
+ *                     all duplicates); the cursor is stored and the
+ *                     transaction commits right after, so whatever the
+ *                     group's events left in memory must be written now;
+ *   FEED_GROUP_ABORT  the transaction was aborted (an apply, END, cursor or
+ *                     commit failure); `txn` is NULL; drop the group's
+ *                     state. The return value is ignored.
+ * A non-zero return from BEGIN or END aborts the transaction like an apply
+ * failure (MDB_MAP_FULL: grow the map and rerun from BEGIN). */
+typedef enum {
+    FEED_GROUP_BEGIN = 1,
+    FEED_GROUP_END = 2,
+    FEED_GROUP_ABORT = 3,
+} feed_group_phase_t;
+
+typedef int feed_group_fn(MDB_txn *txn, feed_group_phase_t phase, void *arg);
+
 /* What one batch did. */
 typedef struct {
     uint64_t cursor;            /* last applied seq after the batch */
@@ -182,6 +207,13 @@ int feed_batches_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name
                        const Pay__FeedBatch *const *batches, size_t n,
                        feed_apply_fn *apply, void *arg, feed_batch_result_t *res);
 
+/* feed_batches_apply with a group hook (NULL: none) around the
+ * transaction; `arg` goes to both `apply` and `group`. */
+int feed_batches_apply_group(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
+                             const Pay__FeedBatch *const *batches, size_t n,
+                             feed_apply_fn *apply, feed_group_fn *group, void *arg,
+                             feed_batch_result_t *res);
+
 typedef struct feed_consumer_t feed_consumer_t;
 
 /* Zero fields take the defaults above. */
@@ -192,6 +224,8 @@ typedef struct {
     int heartbeat_ms;           /* keepalive Ack when otherwise silent */
     int timeout_ms;             /* silence before re-subscribing */
     int retry_ms;               /* wait after an apply failure */
+    feed_group_fn *group;       /* hook around each apply transaction, with
+                                   the apply fn's arg; NULL: none */
 } feed_consumer_opts_t;
 
 typedef struct {

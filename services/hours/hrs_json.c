@@ -424,12 +424,26 @@ static int s_field(s_rd_t *r, const ProtobufCFieldDescriptor *f, ProtobufCMessag
             return s_fail(r, "%s: expected ',' or ']'", f->name);
         }
     }
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        /* The case is set before the value, so that whatever the value
+         * allocates is freed with the message even if it fails. */
+        uint32_t *which = (uint32_t *)(base + f->quantifier_offset);
+        if (*which != 0)
+            return s_fail(r, "%s: a second member of the same oneof", f->name);
+        *which = f->id;
+    } else if (((f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) &&
+                *(void **)(base + f->offset) != NULL) ||
+               (f->type == PROTOBUF_C_TYPE_BYTES &&
+                ((ProtobufCBinaryData *)(base + f->offset))->data != NULL)) {
+        /* A key given twice would leak the first value. */
+        return s_fail(r, "%s: given twice", f->name);
+    }
     if (s_value(r, f, base + f->offset) != 0)
         return -1;
-    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-        *(uint32_t *)(base + f->quantifier_offset) = f->id;
-    else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-             f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+    bool has_flag = !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                    f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
+                    f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE;
+    if (has_flag)
         *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
     return 0;
 }

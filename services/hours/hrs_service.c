@@ -23,6 +23,9 @@
 #define S_LIST_MAX 5000
 #define S_PAGE_DEFAULT 100
 #define S_PAGE_MAX 1000
+/* Rows per batch request: bounds the work of one request and the size of
+ * its reply (an ItemResult per row must fit the client's frame limit). */
+#define S_BATCH_MAX 10000
 
 /* ---- a per-call arena for the reply ------------------------------------- */
 
@@ -629,6 +632,14 @@ static int s_amend(hrs_service_t *self, const Pay__AmendHours *req)
     }
     if ((rc = s_fetch(self, req->record_id, old, &found)) != 0 || !found)
         goto done;
+    /* The caller first, so that another prison's instructor learns nothing
+     * about the record. */
+    if (!hrs_rules_may_record(self->caller->role, self->caller->scope, old->prison)) {
+        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
+                  "caller: %s with scope '%s' may not amend hours at prison %s",
+                  auth_role_name(self->caller->role), self->caller->scope, old->prison);
+        goto done;
+    }
     if (old->voided) {
         s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%.64s' is voided", req->record_id);
         goto done;
@@ -1133,6 +1144,58 @@ static int s_backup(hrs_service_t *self, const Pay__HoursBackup *req)
     return 0;
 }
 
+/* The codes of the prisons known here, in key order (payctl reconcile asks
+ * about every one): all of them for finance, services and unscoped
+ * industries; a prison-scoped key sees only its own prison. */
+static int s_list_prisons(hrs_service_t *self)
+{
+    auth_role_t r = self->caller->role;
+    const char *scope = self->caller->scope;
+    bool unscoped = !scope[0] || strcmp(scope, "-") == 0;
+    bool all = r == ROLE_FINANCE || r == ROLE_SERVICE || (r == ROLE_INDUSTRIES && unscoped);
+    MDB_dbi dbi = store_dbi(hrs_store_store(self->store), "prisons");
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    size_t n = 0, cap = 64;
+    char **codes = s_alloc(self, cap * sizeof *codes);
+    if (!codes)
+        return ENOMEM;
+    int rc = mdb_cursor_open(self->txn, dbi, &cur);
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char code[HRS_PRISON_LEN];
+        if (k.mv_size == 0 || k.mv_size >= sizeof code)
+            continue;
+        memcpy(code, k.mv_data, k.mv_size);
+        code[k.mv_size] = '\0';
+        if (!all && strcmp(scope, code) != 0)   /* a prison-scoped key: its own */
+            continue;
+        if (n == cap) {
+            char **grown = s_alloc(self, 2 * cap * sizeof *grown);
+            if (!grown) {
+                rc = ENOMEM;
+                break;
+            }
+            memcpy(grown, codes, n * sizeof *codes);
+            codes = grown;
+            cap *= 2;
+        }
+        if (!(codes[n++] = s_strdup(self, code))) {
+            rc = ENOMEM;
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return rc;   /* a storage error, or ENOMEM */
+    self->reply.n_prisons = n;
+    self->reply.prisons = codes;
+    s_statusf(self, PAY__STATUS__OK, "%zu prison(s)", n);
+    return 0;
+}
+
 /* ---- reference data ----------------------------------------------------- */
 
 static bool s_gate_reference(hrs_service_t *self, size_t n, bool governor_too, int *rc)
@@ -1427,6 +1490,13 @@ int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
     *reply = &self->reply;
     *readonly = false;
 
+    if (s_batch_len(req) > S_BATCH_MAX) {
+        s_statusf(self, PAY__STATUS__INVALID_ARGUMENT,
+                  "rows: %zu in one request, at most %d; split the batch", s_batch_len(req),
+                  S_BATCH_MAX);
+        *readonly = true;
+        goto done;
+    }
     if (s_nobody(caller)) {
         rc = s_refuse_all(self, s_batch_len(req), PAY__STATUS__PERMISSION_DENIED,
                           "caller: this key may not use the hours service");
@@ -1490,6 +1560,10 @@ int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
     case PAY__HOURS_REQUEST__BODY_GET_STATS:
         *readonly = true;
         rc = s_stats(self);
+        break;
+    case PAY__HOURS_REQUEST__BODY_LIST_PRISONS:
+        *readonly = true;
+        rc = s_list_prisons(self);
         break;
     case PAY__HOURS_REQUEST__BODY_BACKUP:
         rc = s_backup(self, req->backup);

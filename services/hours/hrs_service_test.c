@@ -725,6 +725,24 @@ static void test_employer_everything(void)
     Pay__HoursRequest empty = PAY__HOURS_REQUEST__INIT;
     r = s_run(&s_mdi, &empty);
     TAP_EQ_INT(s_st(r), PAY__STATUS__INVALID_ARGUMENT, "a request with no body");
+
+    /* A batch over the limit is refused whole, before any row. */
+    static Pay__HoursRow big_row;
+    Pay__HoursRow **many = malloc(10001 * sizeof *many);
+    pay__hours_row__init(&big_row);
+    for (int i = 0; many && i < 10001; i++)
+        many[i] = &big_row;
+    Pay__SubmitHours sub = PAY__SUBMIT_HOURS__INIT;
+    sub.n_records = 10001;
+    sub.records = many;
+    Pay__HoursRequest big = PAY__HOURS_REQUEST__INIT;
+    big.body_case = PAY__HOURS_REQUEST__BODY_SUBMIT_HOURS;
+    big.submit_hours = &sub;
+    r = many ? s_run(&s_mdi, &big) : NULL;
+    TAP_OK(r && r->status == PAY__STATUS__INVALID_ARGUMENT && r->n_items == 0 &&
+               strstr(r->message, "10000"),
+           "a batch of 10001 rows is refused whole (%s)", r ? r->message : "");
+    free(many);
 }
 
 static void test_backup(const char *dir)

@@ -134,7 +134,8 @@ static int s_list(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const char *empl
         Pay__DocumentInfo **items = s_alloc(r, (l.n ? l.n : 1) * sizeof *items);
         if (dl && items) {
             pay__document_list__init(dl);
-            memcpy(items, l.items, l.n * sizeof *items);
+            if (l.n)   /* l.items is NULL when nothing matched */
+                memcpy(items, l.items, l.n * sizeof *items);
             dl->n_documents = l.n;
             dl->documents = items;
             r->reply.documents = dl;

@@ -477,6 +477,38 @@ int main(void)
     Pay__StoredDocument *beyond = s_doc("INV-000034");
     TAP_OK(gaps == 0 && !beyond, "INV-000001..INV-000033 all exist, none beyond: gapless");
 
+    /* Backups: finance only, into a folder without a data.mdb, never over one. */
+    char bdir[sizeof dir + 16];
+    snprintf(bdir, sizeof bdir, "%s/backup", dir);
+    Pay__InvoicingBackup bk = PAY__INVOICING_BACKUP__INIT;
+    bk.dir = bdir;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_BACKUP;
+    req.backup = &bk;
+    r = s_do(&dhl, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "an employer may not take backups");
+    r = s_do(&finance, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__OK, "finance takes a backup");
+    char bfile[sizeof bdir + 16];
+    snprintf(bfile, sizeof bfile, "%s/data.mdb", bdir);
+    inv_store_t *copy = inv_store_open(bdir, 0);
+    MDB_txn *ctxn = NULL;
+    int crc = 0;
+    Pay__StoredDocument *copied = NULL;
+    if (copy && store_read_begin(inv_store_store(copy), &ctxn) == 0) {
+        copied = inv_store_get_doc(copy, ctxn, "INV-000033", &crc);
+        mdb_txn_abort(ctxn);
+    }
+    TAP_OK(access(bfile, F_OK) == 0 && copied, "the copy opens and holds INV-000033");
+    if (copied)
+        protobuf_c_message_free_unpacked(&copied->base, NULL);
+    inv_store_destroy(&copy);
+    r = s_do(&finance, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__INTERNAL, "never over an existing backup");
+    TAP_OK(r->message && strstr(r->message, "already holds"), "and says why");
+    bk.dir = "";
+    r = s_do(&finance, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__INVALID_ARGUMENT, "an empty dir is refused");
+
     if (d1) protobuf_c_message_free_unpacked(&d1->base, NULL);
     if (d2) protobuf_c_message_free_unpacked(&d2->base, NULL);
     if (d3) protobuf_c_message_free_unpacked(&d3->base, NULL);

@@ -148,6 +148,7 @@ int main(int argc, char **argv)
           "days after a period ends before it is issued automatically", NULL },
         { "auto-issue", "PAY_AUTO_ISSUE", "yes", "issue automatically (yes/no)", NULL },
         { "map-mb", "PAY_INVOICING_MAP_MB", "256", "initial LMDB map size in MiB", NULL },
+        { "today", "PAY_TODAY", NULL, "pin today's date YYYY-MM-DD (tests and demos)", NULL },
         { NULL, NULL, NULL, NULL, NULL },
     };
     int status = 1;
@@ -159,12 +160,21 @@ int main(int argc, char **argv)
 
     log_set_service("invoicing");
     log_init_from_env();
-    int pr = config_parse(opts, argc, argv, "pay-invoicing: employer invoicing service");
+    int pr = config_parse(opts, argc, argv,
+                          "pay-invoicing [--data-dir DIR] [--endpoint EP] [--feed-endpoint EP] "
+                          "[--hours-feed EP] [--keys-dir DIR] [--allow-file FILE] "
+                          "[--today YYYY-MM-DD]");
     if (pr != 0)
         return pr > 0 ? 0 : 2;
-    if (clock_init_from_env() != 0) {
-        log_error("config.today", "PAY_TODAY is not a YYYY-MM-DD date");
-        return 2;
+    /* --today, or PAY_TODAY through it, as in the other services. */
+    const char *today = config_get(opts, "today");
+    if (today && *today) {
+        int32_t day;
+        if (civil_parse_date(today, &day) != 0 || day < 0) {
+            log_error("config.today", "--today / PAY_TODAY '%s' is not a YYYY-MM-DD date", today);
+            return 2;
+        }
+        clock_set_today(day);
     }
     if (config_get_long(opts, "auto-issue-days", 0, 365, &auto_days) != 0
         || config_get_long(opts, "map-mb", 1, 1 << 20, &map_mb) != 0) {

@@ -194,8 +194,9 @@ static const pctl_cmd_t s_top_cmds[] = {
     {"reconcile", "--week W [--prison P]",
      "compare the three services' minutes per prison and week (exit 1 on a difference)",
      "Prints FORMATS.md's reconciliation table. Without --prison, every prison\n"
-     "that the wages or invoicing service reports for the week. A service that\n"
-     "does not answer is an error (exit 1), never a silent OK.\n",
+     "the hours service knows (and any other the wages or invoicing service\n"
+     "reports for the week). A service that does not answer is an error\n"
+     "(exit 1), never a silent OK.\n",
      pctl_reconcile, NULL},
     {"status", "", "health, feed positions and lag of every service",
      "Exit 1 if any service is down.\n", pctl_status, NULL},

@@ -35,7 +35,7 @@ void pctl_print_help(const pctl_ctx_t *ctx, const pctl_cmd_t *cmd, const pctl_op
     if (cmd->subs) {
         fprintf(out, "\ncommands:\n");
         for (const pctl_cmd_t *s = cmd->subs; s->name; s++)
-            fprintf(out, "  %-14s %s%s\n", s->name, s->summary ? s->summary : "",
+            fprintf(out, "  %-16s %s%s\n", s->name, s->summary ? s->summary : "",
                     s->run || s->subs ? "" : " (not implemented yet)");
         fprintf(out, "\nRun 'payctl%s%s COMMAND --help' for the options of a command.\n",
                 path ? " " : "", path ? path : "");

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "civil.h"
 #include "codec.h"
 #include "hours.pb-c.h"
 #include "invoicing.pb-c.h"
@@ -172,11 +173,40 @@ static int s_recon_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, const cha
     return ok ? 0 : -1;
 }
 
+/* Every prison the hours service knows. Built only when the schema has
+ * HoursListPrisons (the macro below is protobuf-c's), so that payctl keeps
+ * building against an hours schema without it: then only the prisons the
+ * wages and invoicing services report are asked about. */
+static int s_recon_hours_prisons(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_recon_set_t *set)
+{
+#ifdef PAY__HOURS_LIST_PRISONS__INIT
+    Pay__HoursListPrisons l = PAY__HOURS_LIST_PRISONS__INIT;
+    Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
+    req.body_case = PAY__HOURS_REQUEST__BODY_LIST_PRISONS;
+    req.list_prisons = &l;
+    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__hours_reply__descriptor);
+    if (!m)
+        return -1;
+    const Pay__HoursReply *r = (const Pay__HoursReply *)m;
+    int ok = 1;
+    for (size_t i = 0; ok && i < r->n_prisons; i++)
+        ok = r->prisons[i] && s_recon_get(set, r->prisons[i]) != NULL;
+    codec_free(&m);
+    if (!ok)
+        pctl_fail(ctx, "out of memory");
+    return ok ? 0 : -1;
+#else
+    (void)ctx;
+    (void)conn;
+    (void)set;
+    return 0;
+#endif
+}
+
 int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
 {
     pctl_opt_t opts[] = {
-        {"prison", "P", "one prison (default: every prison the services report for the week)",
-         NULL},
+        {"prison", "P", "one prison (default: every prison the hours service knows)", NULL},
         {"week", "W", "ISO week, e.g. 2026-W48", NULL},
         {0},
     };
@@ -185,9 +215,16 @@ int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
     int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 0, &npos);
     if (rc != 0)
         return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
-    const char *prison = pctl_opt(opts, "prison"), *week = pctl_opt(opts, "week");
-    if (!week || !*week)
+    const char *prison = pctl_opt(opts, "prison");
+    if (!pctl_opt(opts, "week") || !*pctl_opt(opts, "week"))
         return pctl_usage_error(ctx, "--week is required");
+    /* The services answer with the canonical spelling; compare with that. */
+    civil_week_t w;
+    char week[CIVIL_WEEK_LEN];
+    if (civil_parse_week(pctl_opt(opts, "week"), &w) != 0)
+        return pctl_usage_error(ctx, "--week \"%s\" is not an ISO week like 2026-W48",
+                                pctl_opt(opts, "week"));
+    civil_format_week(w, week);
     if (prison && !*prison)
         return pctl_usage_error(ctx, "--prison needs a prison code");
 
@@ -203,6 +240,8 @@ int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
         pctl_fail(ctx, "out of memory");
         goto done;
     }
+    if (!prison && s_recon_hours_prisons(ctx, hours, &set) != 0)
+        goto done;
     if (s_recon_wages(ctx, wages, prison, week, &set) != 0 ||
         s_recon_invoicing(ctx, inv, prison, week, &set) != 0)
         goto done;
@@ -223,7 +262,7 @@ int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
         Pay__HoursGetWeekTotals q = PAY__HOURS_GET_WEEK_TOTALS__INIT;
         Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
         q.prison = x->prison;
-        q.week = (char *)week;
+        q.week = week;
         req.body_case = PAY__HOURS_REQUEST__BODY_GET_WEEK_TOTALS;
         req.get_week_totals = &q;
         ProtobufCMessage *m = s_ask(ctx, hours, &req.base, &pay__hours_reply__descriptor);
@@ -412,6 +451,8 @@ int pctl_status(pctl_ctx_t *ctx, int argc, char **argv)
 
 /* ---- backup ----------------------------------------------------------------------- */
 
+#define S_BACKUP_TIMEOUT_MS 120000
+
 static int s_mkdir(const char *path)
 {
     if (mkdir(path, 0700) == 0 || errno == EEXIST)
@@ -482,18 +523,45 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
     /* Refuse before anything is written: a backup is all three or none. */
     for (int s = 0; s < PCTL_SVC_COUNT; s++) {
         char mdb[PATH_MAX + 48];
-        snprintf(target[s], sizeof target[s], "%s/%s", abs, pctl_service_name((pctl_service_t)s));
-        snprintf(mdb, sizeof mdb, "%s/data.mdb", target[s]);
+        if (snprintf(target[s], sizeof target[s], "%s/%s", abs,
+                     pctl_service_name((pctl_service_t)s)) >= (int)sizeof target[s] ||
+            snprintf(mdb, sizeof mdb, "%s/data.mdb", target[s]) >= (int)sizeof mdb)
+            return pctl_fail(ctx, "the folder name %s is too long", abs);
         if (access(mdb, F_OK) == 0)
             return pctl_fail(ctx, "%s already holds a backup; give a new folder", target[s]);
     }
+    /* A big store takes a while to copy; a resend after a per-try timeout
+     * could meet its own first copy (EEXIST). So a service is first asked
+     * for its health with the usual timeout (a down service fails fast),
+     * and then for the backup with a long one, unless --timeout-ms or
+     * PAY_TIMEOUT_MS says otherwise. */
+    pctl_ctx_t *slow = malloc(sizeof *slow);
+    if (!slow)
+        return pctl_fail(ctx, "out of memory");
+    *slow = *ctx;
+    if (slow->cfg.timeout_ms.source == PCTL_SRC_DEFAULT)
+        snprintf(slow->cfg.timeout_ms.value, sizeof slow->cfg.timeout_ms.value, "%d",
+                 S_BACKUP_TIMEOUT_MS);
     static const char *const cols[] = {"service", "dir", "status", "message"};
     out_table_t *t = out_table_new(cols, 4);
-    if (!t)
+    if (!t) {
+        free(slow);
         return pctl_fail(ctx, "out of memory");
+    }
     int failed = 0, ok = 1;
     for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+        s_health_t h;
+        memset(&h, 0, sizeof h);
         pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
+        if (conn && s == PCTL_SVC_HOURS)
+            s_health_hours(ctx, conn, &h);
+        else if (conn && s == PCTL_SVC_WAGES)
+            s_health_wages(ctx, conn, &h);
+        else if (conn)
+            s_health_invoicing(ctx, conn, &h);
+        pctl_conn_destroy(&conn);
+        if (h.up)
+            conn = pctl_conn_new(slow, (pctl_service_t)s);
         ProtobufCMessage *m = conn ? s_backup_one(ctx, conn, (pctl_service_t)s, target[s]) : NULL;
         const char *msg = NULL;
         if (m) {
@@ -510,6 +578,7 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
     }
     ok = ok && out_table_write(t, ctx->format, stdout) == 0;
     out_table_destroy(&t);
+    free(slow);
     if (!ok)
         return pctl_fail(ctx, "cannot write the output");
     if (failed)

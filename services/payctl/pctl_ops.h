@@ -8,10 +8,10 @@
  *       the invoicing service (Reconcile: invoiced + pending). Exit 1 on
  *       any MISMATCH. A service that does not answer, or refuses, is an
  *       error (exit 1, no table): never a silent OK.
- *       Without --prison: every prison that the wages or the invoicing
- *       service reports for that week, each then asked of the hours
- *       service. (The hours API has no list of prisons yet; a prison whose
- *       hours reached neither consumer is not listed. See the report.)
+ *       Without --prison: every prison the hours service knows
+ *       (HoursListPrisons), plus any other that the wages or invoicing
+ *       service reports for that week, so that a prison whose hours reached
+ *       neither consumer still shows, as a MISMATCH.
  *   status
  *       one row per service: up or down, its feed cursor, the head of the
  *       feed it consumes (the hours service's outbox head, as the hours
@@ -24,6 +24,10 @@
  *       DIR/<service>/data.mdb already exists. Each store's copy is a
  *       consistent snapshot of that store; the three are taken one after
  *       the other, and the feeds' cursors make a restored set converge.
+ *       Each service is first asked for its health with the usual timeout
+ *       (a down one fails fast), then for the copy with a 120 s timeout
+ *       (unless --timeout-ms / PAY_TIMEOUT_MS is set), so that a slow copy
+ *       is not resent into its own EEXIST.
  *
  * Ownership: nothing outlives a command. */
 #ifndef PAYCTL_PCTL_OPS_H

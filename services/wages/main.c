@@ -217,7 +217,8 @@ int main(int argc, char **argv)
     };
     if (!(server = server_new(ctx, ws->store, &cfg)))
         goto done;
-    feed_consumer_opts_t fopts = { .name = "wages", .window = (uint32_t)window };
+    feed_consumer_opts_t fopts = { .name = "wages", .window = (uint32_t)window,
+                                   .group = wage_apply_group };
     if (!(consumer = feed_consumer_new(ctx, ws->store, "cursor", WAGE_CURSOR_FEED,
                                        config_get(opts, "hours-feed"), &keys,
                                        hours_keys.public_z85, wage_apply_event, ws, &fopts)))

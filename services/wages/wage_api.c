@@ -485,7 +485,26 @@ static int s_set_deductions(s_ctx_t *c, const Pay__SetDeductions *b)
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "amount: pence >= 0");
             continue;
         }
-        int rc = wage_store_put_deduction(c->ws, c->txn, d, week);
+        /* Deductions are applied when the week closes at the prisoner's last
+         * prison: after that they would be stored and never applied. */
+        wage_deduction_verdict_t verdict;
+        char at[WAGE_PRISON_LEN];
+        int rc = wage_apply_deduction_verdict(c->ws, c->txn, d, week, &verdict, at);
+        if (rc != 0)
+            return rc;
+        if (verdict == WAGE_DEDUCTION_CLOSED) {
+            s_item(c, i, PAY__STATUS__PAY_WEEK_CLOSED, key_text,
+                   "pay week %s of prisoner %s is already closed at %s: a deduction "
+                   "recorded now would never be applied; nothing recorded",
+                   week_text, d->prisoner, at);
+            continue;
+        }
+        if (verdict == WAGE_DEDUCTION_UNCHANGED) {
+            s_item(c, i, PAY__STATUS__OK, key_text,
+                   "already recorded and applied when pay week %s closed at %s", week_text, at);
+            continue;
+        }
+        rc = wage_store_put_deduction(c->ws, c->txn, d, week);
         if (rc != 0)
             return rc;
         s_item(c, i, PAY__STATUS__OK, key_text, "stored");

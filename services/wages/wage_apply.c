@@ -15,7 +15,127 @@ typedef struct {
     int32_t date;
     uint32_t week;
     char week_text[CIVIL_WEEK_LEN];
+    const uint8_t *raw;          /* `s` as it came on the wire, or NULL */
+    size_t raw_len;
 } s_rec_t;
+
+/* ---- the wire form of the record state ---------------------------------------
+ *
+ * The record's line (RecordLine) embeds its RecordState, field 1. Packing
+ * it again walks the state twice (size, then bytes); the event already
+ * holds those bytes, so they are copied as they are. protobuf-c packs
+ * fields in number order and keeps unknown fields, so the result is the
+ * same bytes as packing the decoded state (the benchmark's digest checks
+ * it). Anything unusual (the field missing or repeated, which protobuf
+ * merges) falls back to packing. */
+
+static int s_varint(const uint8_t *b, size_t len, size_t *at, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *at < len; shift += 7) {
+        uint8_t c = b[(*at)++];
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The bytes of the length-delimited field `field`, present exactly once in
+ * the message `b`. Returns 0, or -1. */
+static int s_wire_field(const uint8_t *b, size_t len, uint32_t field, const uint8_t **out,
+                        size_t *out_len)
+{
+    size_t at = 0;
+    int found = 0;
+    while (at < len) {
+        uint64_t tag, v;
+        if (s_varint(b, len, &at, &tag) != 0)
+            return -1;
+        switch (tag & 7) {
+        case 0:
+            if (s_varint(b, len, &at, &v) != 0)
+                return -1;
+            break;
+        case 1:
+            if (len - at < 8)
+                return -1;
+            at += 8;
+            break;
+        case 5:
+            if (len - at < 4)
+                return -1;
+            at += 4;
+            break;
+        case 2:
+            if (s_varint(b, len, &at, &v) != 0 || v > len - at)
+                return -1;
+            if ((tag >> 3) == field) {
+                if (found)
+                    return -1;
+                found = 1;
+                *out = b + at;
+                *out_len = (size_t)v;
+            }
+            at += (size_t)v;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return found ? 0 : -1;
+}
+
+/* The wire bytes of the state that `ev` (decoded from `payload`) prices:
+ * HoursEvent.recorded (2) .record (1), or .amended (3) .new (2). */
+static void s_raw_state(const Pay__HoursEvent *ev, const uint8_t *payload, size_t len,
+                        const uint8_t **raw, size_t *raw_len)
+{
+    const uint8_t *sub;
+    size_t sub_len;
+    *raw = NULL;
+    *raw_len = 0;
+    uint32_t outer = ev->kind_case == PAY__HOURS_EVENT__KIND_RECORDED ? 2
+                     : ev->kind_case == PAY__HOURS_EVENT__KIND_AMENDED ? 3 : 0;
+    if (!outer || s_wire_field(payload, len, outer, &sub, &sub_len) != 0
+        || s_wire_field(sub, sub_len, outer == 2 ? 1 : 2, raw, raw_len) != 0) {
+        *raw = NULL;
+        *raw_len = 0;
+    }
+}
+
+/* Stores `rl` under its record id; its state is `raw` when given (see
+ * above), else rl->state packed. */
+static int s_record_put(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *rl,
+                        const uint8_t *raw, size_t raw_len)
+{
+    const char *id = rl->state->record_id;
+    if (!raw)
+        return wage_store_put_msg(txn, ws->records, id, strlen(id), &rl->base);
+    Pay__RecordState *state = rl->state;
+    rl->state = NULL;
+    uint8_t hdr[11];
+    size_t h = 0;
+    hdr[h++] = 0x0a;   /* field 1, length-delimited */
+    for (uint64_t n = raw_len; ; n >>= 7) {
+        hdr[h++] = (uint8_t)(n & 0x7f) | (n >= 0x80 ? 0x80 : 0);
+        if (n < 0x80)
+            break;
+    }
+    size_t rest = protobuf_c_message_get_packed_size(&rl->base);
+    MDB_val k = { strlen(id), (void *)id }, v = { h + raw_len + rest, NULL };
+    int rc = mdb_put(txn, ws->records, &k, &v, MDB_RESERVE);
+    if (rc == 0) {
+        uint8_t *p = v.mv_data;
+        memcpy(p, hdr, h);
+        memcpy(p + h, raw, raw_len);
+        protobuf_c_message_pack(&rl->base, p + h + raw_len);
+    }
+    rl->state = state;
+    return rc;
+}
 
 /* 0 if the state names a record we can key (prisoner, prison, date, id);
  * pricing problems beyond that become exceptions, not refusals. */
@@ -110,6 +230,198 @@ static int s_agg_put(wage_store_t *ws, MDB_txn *txn, uint32_t week,
     return wage_store_put_msg(txn, ws->weeks, key, sizeof key, &a->base);
 }
 
+/* ---- the group's week aggregates ------------------------------------------
+ *
+ * While a feed group is active (wage_apply_group), the aggregates that the
+ * group's records touch are kept here, read from LMDB at most once and
+ * written once at the end of the group: a group of 16,384 records touches
+ * a few thousand (prisoner, week) rows, where each record used to read and
+ * rewrite its row. Nothing reads the weeks database during a group except
+ * the week close, which writes this table out first. */
+
+#define S_AGG_SLOTS (1u << 15)          /* power of two */
+#define S_AGG_MAX (S_AGG_SLOTS / 2)     /* then written out and emptied */
+
+typedef struct {
+    uint8_t key[WAGE_WEEK_KEY_LEN];
+    uint32_t week;
+    int used;
+    Pay__WeekAggregate agg;           /* its strings point at the buffers below */
+    char prison[WAGE_PRISON_LEN], week_text[CIVIL_WEEK_LEN], prisoner[WAGE_PRISONER_LEN];
+} s_agg_slot_t;
+
+typedef struct {
+    size_t n;
+    uint32_t used[S_AGG_MAX];         /* slot numbers in use, in insertion order */
+    s_agg_slot_t slots[S_AGG_SLOTS];
+} s_aggs_t;
+
+static uint32_t s_agg_hash(const uint8_t *k)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < WAGE_WEEK_KEY_LEN; i++)
+        h = (h ^ k[i]) * 16777619u;
+    return h;
+}
+
+static void s_aggs_clear(s_aggs_t *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        t->slots[t->used[i]].used = 0;
+    t->n = 0;
+}
+
+static int s_slot_cmp(const void *a, const void *b)
+{
+    const s_agg_slot_t *x = *(s_agg_slot_t *const *)a, *y = *(s_agg_slot_t *const *)b;
+    return memcmp(x->key, y->key, WAGE_WEEK_KEY_LEN);
+}
+
+/* Writes every aggregate of the table (in key order, which LMDB likes
+ * better) and empties it. */
+static int s_aggs_flush(wage_store_t *ws, MDB_txn *txn)
+{
+    s_aggs_t *t = ws->group.aggs;
+    int rc = 0;
+    if (!t || t->n == 0)
+        return 0;
+    s_agg_slot_t **order = malloc(t->n * sizeof *order);
+    if (!order)
+        return ENOMEM;
+    for (size_t i = 0; i < t->n; i++)
+        order[i] = &t->slots[t->used[i]];
+    qsort(order, t->n, sizeof *order, s_slot_cmp);
+    for (size_t i = 0; i < t->n && rc == 0; i++)
+        rc = wage_store_put_msg(txn, ws->weeks, order[i]->key, WAGE_WEEK_KEY_LEN,
+                                &order[i]->agg.base);
+    free(order);
+    s_aggs_clear(t);
+    return rc;
+}
+
+static void s_copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+/* The aggregate of (prison, week, prisoner) to update in place: from the
+ * group's table when a group is active (*cached = 1: the caller must not
+ * write it), else read as s_agg_get does (*cached = 0: the caller writes
+ * it with s_agg_put). */
+static int s_agg_ref(wage_store_t *ws, MDB_txn *txn, const char *prison, uint32_t week,
+                     const char *week_text, const char *prisoner, Pay__WeekAggregate **agg,
+                     int *cached)
+{
+    s_aggs_t *t = ws->group.aggs;
+    *cached = 0;
+    if (!ws->group.active || !t)
+        return s_agg_get(ws, txn, prison, week, week_text, prisoner, agg);
+    uint8_t key[WAGE_WEEK_KEY_LEN];
+    wage_key_week(prison, week, prisoner, key);
+    uint32_t h = s_agg_hash(key);
+    s_agg_slot_t *slot;
+    for (uint32_t i = 0;; i++) {
+        slot = &t->slots[(h + i) & (S_AGG_SLOTS - 1)];
+        if (!slot->used)
+            break;
+        if (memcmp(slot->key, key, sizeof key) == 0) {
+            *agg = &slot->agg;
+            *cached = 1;
+            return 0;
+        }
+    }
+    Pay__WeekAggregate *a = NULL;
+    int rc = s_agg_get(ws, txn, prison, week, week_text, prisoner, &a);
+    if (rc != 0)
+        return rc;
+    if (a->base.n_unknown_fields > 0 || !a->prison || !a->week || !a->prisoner
+        || strlen(a->prison) >= WAGE_PRISON_LEN || strlen(a->week) >= CIVIL_WEEK_LEN
+        || strlen(a->prisoner) >= WAGE_PRISONER_LEN) {
+        *agg = a;   /* not a row this table can hold as it is: write it directly */
+        return 0;
+    }
+    if (t->n == S_AGG_MAX) {
+        if ((rc = s_aggs_flush(ws, txn)) != 0)
+            return rc;
+        for (uint32_t i = 0;; i++) {   /* the table is empty now */
+            slot = &t->slots[(h + i) & (S_AGG_SLOTS - 1)];
+            if (!slot->used)
+                break;
+        }
+    }
+    memcpy(slot->key, key, sizeof key);
+    slot->week = week;
+    slot->used = 1;
+    slot->agg = *a;   /* scalars and has_ flags; no unknown fields (checked) */
+    s_copy_str(slot->prison, sizeof slot->prison, a->prison);
+    s_copy_str(slot->week_text, sizeof slot->week_text, a->week);
+    s_copy_str(slot->prisoner, sizeof slot->prisoner, a->prisoner);
+    slot->agg.prison = slot->prison;
+    slot->agg.week = slot->week_text;
+    slot->agg.prisoner = slot->prisoner;
+    t->used[t->n++] = (uint32_t)(slot - t->slots);
+    *agg = &slot->agg;
+    *cached = 1;
+    return 0;
+}
+
+/* Is (prison, week) closed? Remembered for the group: nothing but the week
+ * close (which forgets it) writes prison_weeks during a group. */
+static int s_week_closed(wage_store_t *ws, MDB_txn *txn, const char *prison, uint32_t week,
+                         int *closed)
+{
+    wage_group_t *g = &ws->group;
+    if (!g->active)
+        return wage_store_week_closed(ws, txn, prison, week, closed);
+    for (size_t i = 0; i < sizeof g->closed_memo / sizeof g->closed_memo[0]; i++)
+        if (g->closed_memo[i].valid && g->closed_memo[i].week == week
+            && strcmp(g->closed_memo[i].prison, prison) == 0) {
+            *closed = g->closed_memo[i].closed;
+            return 0;
+        }
+    int rc = wage_store_week_closed(ws, txn, prison, week, closed);
+    if (rc == 0 && strlen(prison) < WAGE_PRISON_LEN) {
+        unsigned i = g->memo_next++ % (sizeof g->closed_memo / sizeof g->closed_memo[0]);
+        g->closed_memo[i].valid = 1;
+        g->closed_memo[i].closed = *closed;
+        g->closed_memo[i].week = week;
+        memcpy(g->closed_memo[i].prison, prison, strlen(prison) + 1);
+    }
+    return rc;
+}
+
+int wage_apply_group(MDB_txn *txn, feed_group_phase_t phase, void *arg)
+{
+    wage_store_t *ws = arg;
+    int rc = 0;
+    switch (phase) {
+    case FEED_GROUP_BEGIN:
+        if (ws->group.aggs)
+            s_aggs_clear(ws->group.aggs);
+        else if (!(ws->group.aggs = calloc(1, sizeof(s_aggs_t))))
+            return ENOMEM;
+        return wage_store_group_begin(ws, txn);
+    case FEED_GROUP_END:
+        if (!ws->group.active)
+            return 0;
+        rc = s_aggs_flush(ws, txn);
+        if (rc == 0)
+            return wage_store_group_end(ws, txn);   /* ends the group */
+        break;   /* the transaction is aborted */
+    case FEED_GROUP_ABORT:
+    default:
+        break;
+    }
+    if (ws->group.aggs)
+        s_aggs_clear(ws->group.aggs);
+    wage_store_group_abort(ws);
+    return rc;
+}
+
 /* Adds (sign +1) or removes (sign -1) a record's contribution to its week,
  * `amount` being the line just posted (negative for a reversal). */
 static int s_agg_apply(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r, int sign,
@@ -117,7 +429,8 @@ static int s_agg_apply(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r, int sig
 {
     const Pay__RecordState *s = r->s;
     Pay__WeekAggregate *a = NULL;
-    int rc = s_agg_get(ws, txn, s->prison, r->week, r->week_text, s->prisoner, &a);
+    int cached = 0;
+    int rc = s_agg_ref(ws, txn, s->prison, r->week, r->week_text, s->prisoner, &a, &cached);
     if (rc != 0)
         return rc;
     int64_t minutes = (int64_t)s->minutes * sign;
@@ -142,12 +455,12 @@ static int s_agg_apply(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r, int sig
         a->has_billable_minutes = 1;
         a->billable_minutes += minutes;
     }
+    if (cached)
+        return 0;   /* written at the end of the group */
     rc = s_agg_put(ws, txn, r->week, a);
     s_agg_free(&a);
     return rc;
 }
-
-static int s_record_key_len(const char *id) { return (int)strlen(id); }
 
 /* Posts the exact reversal of the record's stored line and takes the record
  * out of its week. `stored` is the record's RecordLine. */
@@ -249,14 +562,13 @@ static int s_price_and_post(wage_store_t *ws, MDB_txn *txn, uint64_t feed_seq,
     rl.no_rate = price.no_rate;
     rl.has_attended_workshop = 1;
     rl.attended_workshop = price.attended_workshop;
-    if ((rc = wage_store_put_msg(txn, ws->records, s->record_id,
-                                 (size_t)s_record_key_len(s->record_id), &rl.base)) != 0)
+    if ((rc = s_record_put(ws, txn, &rl, r->raw, r->raw_len)) != 0)
         return rc;
     if ((rc = s_agg_apply(ws, txn, r, +1, line.amount, price.attended_workshop)) != 0)
         return rc;
 
     int closed = 0;
-    if ((rc = wage_store_week_closed(ws, txn, s->prison, r->week, &closed)) != 0)
+    if ((rc = s_week_closed(ws, txn, s->prison, r->week, &closed)) != 0)
         return rc;
     if (!priceable)
         rc = s_exception_put(ws, txn, r, "UNPRICEABLE",
@@ -302,9 +614,12 @@ static int s_mark_void(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *stored)
 
 /* Recorded or amended: reverse what stands, then price the new state. */
 static int s_apply_state(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                         const Pay__RecordState *s, const char *what)
+                         const Pay__RecordState *s, const char *what, const uint8_t *raw,
+                         size_t raw_len)
 {
     s_rec_t r;
+    r.raw = raw;
+    r.raw_len = raw_len;
     if (s_rec_check(s, &r) != 0) {
         log_error("wages.bad_event", "seq %llu: %s with a malformed record; skipped",
                   (unsigned long long)seq, what);
@@ -342,16 +657,17 @@ static int s_apply_void(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
     return rc;
 }
 
-int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                           const Pay__HoursEvent *ev)
+/* `raw`: the wire bytes of the state priced (s_raw_state), or NULL. */
+static int s_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                               const Pay__HoursEvent *ev, const uint8_t *raw, size_t raw_len)
 {
     switch (ev->kind_case) {
     case PAY__HOURS_EVENT__KIND_RECORDED:
         return s_apply_state(ws, txn, seq, ev->recorded ? ev->recorded->record : NULL,
-                             "recorded");
+                             "recorded", raw, raw_len);
     case PAY__HOURS_EVENT__KIND_AMENDED:
         return s_apply_state(ws, txn, seq, ev->amended ? ev->amended->new_ : NULL,
-                             "amended");
+                             "amended", raw, raw_len);
     case PAY__HOURS_EVENT__KIND_VOIDED:
         return s_apply_void(ws, txn, seq, ev->voided ? ev->voided->old : NULL);
     case PAY__HOURS_EVENT__KIND_WEEK_CLOSED:
@@ -361,6 +677,12 @@ int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
                  (unsigned long long)seq);
         return 0;
     }
+}
+
+int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
+                           const Pay__HoursEvent *ev)
+{
+    return s_apply_hours_event(ws, txn, seq, ev, NULL, 0);
 }
 
 int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
@@ -375,7 +697,10 @@ int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
                   (unsigned long long)seq);
         return 0;
     }
-    return wage_apply_hours_event(ws, txn, seq, ev);
+    const uint8_t *raw;
+    size_t raw_len;
+    s_raw_state(ev, payload, len, &raw, &raw_len);
+    return s_apply_hours_event(ws, txn, seq, ev, raw, raw_len);
 }
 
 /* ---- the week close ---------------------------------------------------------- */
@@ -429,6 +754,42 @@ static int s_last_prison(wage_store_t *ws, MDB_txn *txn, const char *prisoner,
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int wage_apply_deduction_verdict(wage_store_t *ws, MDB_txn *txn, const Pay__Deduction *row,
+                                 uint32_t week, wage_deduction_verdict_t *verdict,
+                                 char prison[WAGE_PRISON_LEN])
+{
+    *verdict = WAGE_DEDUCTION_OPEN;
+    prison[0] = '\0';
+    if (!row || !wage_valid_prisoner(row->prisoner))
+        return EINVAL;
+    int32_t monday = civil_week_monday(civil_week_from_key(week));
+    wage_arena_reset(&ws->arena);   /* s_last_prison unpacks into it */
+    int rc = s_last_prison(ws, txn, row->prisoner, monday, prison);
+    wage_arena_reset(&ws->arena);
+    if (rc != 0 || !prison[0])
+        return rc;
+    int closed = 0;
+    if ((rc = wage_store_week_closed(ws, txn, prison, week, &closed)) != 0 || !closed)
+        return rc;
+    *verdict = WAGE_DEDUCTION_CLOSED;
+    uint8_t key[12];
+    memcpy(key, row->prisoner, 7);
+    store_be32_put(key + 7, week);
+    key[11] = (uint8_t)row->kind;
+    ProtobufCMessage *m = NULL;
+    rc = wage_store_get_msg(txn, ws->deductions, key, sizeof key, &pay__deduction__descriptor,
+                            &m);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    const Pay__Deduction *d = (const Pay__Deduction *)m;
+    if (d->has_amount == row->has_amount && d->amount == row->amount)
+        *verdict = WAGE_DEDUCTION_UNCHANGED;
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
 }
 
 static int s_deductions_get(wage_store_t *ws, MDB_txn *txn, const char *prisoner,
@@ -556,6 +917,13 @@ int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
     civil_format_week(w, week_text);
     int32_t monday = civil_week_monday(w);
     int closed = 0, rc;
+    /* The close scans the weeks database and writes prison_weeks: the
+     * group's aggregates go out first, and what it remembered is dropped. */
+    if (ws->group.active) {
+        if ((rc = s_aggs_flush(ws, txn)) != 0 || (rc = wage_store_group_flush_index(ws, txn)) != 0)
+            return rc;
+        memset(ws->group.closed_memo, 0, sizeof ws->group.closed_memo);
+    }
     if ((rc = wage_store_week_closed(ws, txn, prison, week, &closed)) != 0)
         return rc;
     if (closed) {

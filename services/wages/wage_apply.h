@@ -21,12 +21,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feed.h"
 #include "hours_feed.pb-c.h"
 #include "wage_store.h"
 
 /* feed_apply_fn over a packed pay.HoursEvent; `arg` is the wage_store_t. */
 int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
                      size_t len, void *arg);
+
+/* feed_group_fn to pass with wage_apply_event (feed_consumer_opts_t.group):
+ * the group's week aggregates and balance deltas are kept in memory and
+ * written once at FEED_GROUP_END, before the cursor, in the same
+ * transaction (wage_group_t in wage_store.h). Without it every event is
+ * written through, as wage_apply_hours_event does. */
+int wage_apply_group(MDB_txn *txn, feed_group_phase_t phase, void *arg);
 
 /* The same for a decoded event (tests, the benchmark producer). */
 int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
@@ -37,6 +45,30 @@ int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
  * is left as it is. `ev` may carry the hours service's totals. */
 int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
                      const Pay__PayWeekClosed *ev);
+
+/* May a statutory deduction `row` for `week` (a civil_week_key) still be
+ * recorded? Deductions are applied when the week closes at the prisoner's
+ * last prison that week (the prison of their latest live record): once
+ * that prison's week is closed, a deduction recorded for it would be
+ * stored but never applied. Sets *verdict:
+ *   WAGE_DEDUCTION_OPEN       record it (no live record that week yet, or
+ *                             that prison's week is still open);
+ *   WAGE_DEDUCTION_UNCHANGED  the week is closed but this very row (same
+ *                             kind and amount) is already stored: it was
+ *                             applied, sending it again changes nothing;
+ *   WAGE_DEDUCTION_CLOSED     refuse it: the week is closed at `prison`.
+ * `prison` receives the last prison ("" when none). Reads only; must not
+ * be called while a feed event's messages live in the store's arena (it
+ * is called from API transactions). Returns 0 or an LMDB error. */
+typedef enum {
+    WAGE_DEDUCTION_OPEN = 0,
+    WAGE_DEDUCTION_UNCHANGED = 1,
+    WAGE_DEDUCTION_CLOSED = 2,
+} wage_deduction_verdict_t;
+
+int wage_apply_deduction_verdict(wage_store_t *ws, MDB_txn *txn, const Pay__Deduction *row,
+                                 uint32_t week, wage_deduction_verdict_t *verdict,
+                                 char prison[WAGE_PRISON_LEN]);
 
 /* Posts a pay adjustment (already validated and permitted) as a line of
  * its week: debit prison:X:adjustments, credit the prisoner's spends.

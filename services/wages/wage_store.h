@@ -79,6 +79,39 @@ typedef struct {
     wage_outside_t wages[WAGE_CACHE_ROWS];
 } wage_cache_slot_t;
 
+/* State of one transaction of the feed's apply step (wage_apply_group):
+ * live only between wage_store_group_begin and _end / _abort. Everywhere
+ * else (API transactions, tests calling wage_apply_hours_event) `active`
+ * is 0 and everything is read from and written to LMDB directly. While it
+ * is active:
+ *   - wage_store_post takes the ledger head from `head` instead of seeking
+ *     the ledger, keeps the line's by_prisoner entry to write in key order
+ *     at the end, and adds each line's amounts to in-memory balance deltas
+ *     that wage_store_group_end writes once (with the balances watermark),
+ *     so the balances projection is kept current at a few puts per group
+ *     instead of being folded from the ledger on the timer;
+ *   - wage_apply keeps the week aggregates it touches in `aggs` and writes
+ *     each one once, at the end of the group (or before a week close).
+ * The transaction is never committed without wage_store_group_end having
+ * written all of it, so the effects, the projection and the feed cursor
+ * still move together. */
+typedef struct {
+    int active;
+    uint64_t first_head;           /* ledger head (and watermark) at begin */
+    uint64_t head;                 /* ledger head, advanced by wage_store_post */
+    void *deltas;                  /* balance deltas (wage_store.c) */
+    size_t n_deltas;
+    void *aggs;                    /* week aggregates (wage_apply.c) */
+    uint8_t *byp;                  /* by_prisoner entries to write: key + be64 */
+    size_t n_byp, cap_byp;
+    struct {
+        int valid, closed;
+        char prison[WAGE_PRISON_LEN];
+        uint32_t week;
+    } closed_memo[4];              /* wage_apply: is (prison, week) closed */
+    unsigned memo_next;
+} wage_group_t;
+
 typedef struct {
     store_t *store;
     MDB_dbi ledger, by_prisoner, balances, records, weeks, prison_weeks;
@@ -88,6 +121,7 @@ typedef struct {
     size_t n_living;
     wage_arena_t arena;
     wage_cache_slot_t *cache;      /* WAGE_CACHE_SLOTS */
+    wage_group_t group;
 } wage_store_t;
 
 /* Opens the environment in `dir`. Returns NULL on failure (logged). */
@@ -146,6 +180,11 @@ int wage_store_put_i64(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
  * touched here: see wage_store_fold_balances. */
 int wage_store_post(wage_store_t *self, MDB_txn *txn, Pay__LedgerLine *line);
 
+/* Packs `line` into `buf` exactly as protobuf_c_message_pack would, in one
+ * pass. Returns the length, or 0 if it does not fit in `cap` or has
+ * unknown fields (then pack it with protobuf-c). */
+size_t wage_store_pack_line(const Pay__LedgerLine *line, uint8_t *buf, size_t cap);
+
 /* Brings the balances projection up to the ledger's head inside `txn`:
  * every line after the stored watermark adds its amount to the debit
  * account and subtracts it from the credit account, and the watermark moves
@@ -154,6 +193,18 @@ int wage_store_post(wage_store_t *self, MDB_txn *txn, Pay__LedgerLine *line);
  * more than the rest of the indexing); the service folds on a timer and
  * before answering a balances query. Sets *upto (may be NULL). */
 int wage_store_fold_balances(wage_store_t *self, MDB_txn *txn, uint64_t *upto);
+
+/* The group state above. _begin folds any lines not yet in the balances
+ * (posted outside a group, say adjustments) and must be called with no
+ * event's messages in the arena; _end writes the balance deltas and moves
+ * the watermark (the caller writes its own state first); _abort drops
+ * everything (the transaction was aborted). Return 0 or an LMDB error. */
+int wage_store_group_begin(wage_store_t *self, MDB_txn *txn);
+int wage_store_group_end(wage_store_t *self, MDB_txn *txn);
+void wage_store_group_abort(wage_store_t *self);
+/* Writes the by_prisoner entries of the group's lines so far (in key order,
+ * through one cursor): before anything in the group reads that index. */
+int wage_store_group_flush_index(wage_store_t *self, MDB_txn *txn);
 
 /* Number of ledger lines (the last seq). */
 int wage_store_ledger_head(wage_store_t *self, MDB_txn *txn, uint64_t *head);
