@@ -1,7 +1,11 @@
 /* wages_client: a small command-line client of the wage service's API, for
  * the process tests (Python drives it) and the benchmark.
  *
- *   wages_client --endpoint EP --server-pub FILE --key FILE [--timeout MS] CMD ARGS...
+ *   wages_client --endpoint EP --server-pub FILE --key FILE [--timeout MS]
+ *                [--request-id ID] CMD ARGS...
+ *
+ * --request-id sends the (first) request with that id, so a test can play
+ * a client's resend of the same request.
  *
  * The first output line is always "status=<STATUS> message=<text>"; then
  * one line per item or row, as "word key=value ...". Exit status: 0 when
@@ -42,12 +46,16 @@
 
 static client_t *s_client;
 static unsigned s_counter;
+static const char *s_request_id;   /* --request-id: the first request's id */
 
 static Pay__WagesReply *s_call(Pay__WagesRequest *req)
 {
     char id[64];
-    snprintf(id, sizeof id, "cli-%ld-%u-%ld", (long)clock_unix_now(), ++s_counter,
-             (long)clock_mono_ms());
+    if (s_request_id && s_counter++ == 0)
+        snprintf(id, sizeof id, "%s", s_request_id);
+    else
+        snprintf(id, sizeof id, "cli-%ld-%u-%ld", (long)clock_unix_now(), ++s_counter,
+                 (long)clock_mono_ms());
     req->request_id = id;
     ProtobufCMessage *reply = NULL;
     if (client_call(s_client, &req->base, &pay__wages_reply__descriptor, &reply) != 0) {
@@ -442,6 +450,8 @@ int main(int argc, char **argv)
             key = argv[i + 1];
         else if (strcmp(argv[i], "--timeout") == 0)
             timeout = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--request-id") == 0)
+            s_request_id = argv[i + 1];
         else
             break;
     }

@@ -126,11 +126,15 @@ class Client:
     def __init__(self, exe, endpoint, keys_dir, who):
         self.exe, self.endpoint, self.keys_dir, self.who = exe, endpoint, keys_dir, who
 
-    def run(self, *args, timeout_ms=5000):
+    def run(self, *args, timeout_ms=5000, request_id=None):
+        """request_id: send the request with this id (a resend, when reused)."""
         argv = [self.exe, "--endpoint", self.endpoint,
                 "--server-pub", os.path.join(self.keys_dir, "wages.pub"),
                 "--key", os.path.join(self.keys_dir, self.who + ".key"),
-                "--timeout", str(timeout_ms)] + [str(a) for a in args]
+                "--timeout", str(timeout_ms)]
+        if request_id is not None:
+            argv += ["--request-id", request_id]
+        argv += [str(a) for a in args]
         r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                            text=True, timeout=600)
         return Reply(r.returncode, r.stdout, r.stderr)

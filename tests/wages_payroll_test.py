@@ -370,6 +370,34 @@ def main():
         check_eq(gov.run("list-rates", "MDI").status, "OK", "a governor reads own rates")
         check_eq(gov.run("list-rates", "KMI").status, "PERMISSION_DENIED",
                  "but not another prison's")
+        # health: every key but an employer's; backup: finance only (as in
+        # the hours and invoicing services)
+        for who in ("finance", "gov-MDI", "instructor-MDI", "industries", "wages"):
+            r = Client(client_exe, api, keys, who).run("health")
+            check_eq(r.status, "OK", "%s may ask for health" % who)
+        check_eq(Client(client_exe, api, keys, "employer").run("health").status,
+                 "PERMISSION_DENIED", "an employer may not ask for health")
+        for who in ("wages", "gov-MDI", "instructor-MDI", "industries", "employer"):
+            bdir = os.path.join(tmp, "backup-" + who)
+            r = Client(client_exe, api, keys, who).run("backup", bdir)
+            check(r.status == "PERMISSION_DENIED"
+                  and not os.path.exists(os.path.join(bdir, "data.mdb")),
+                  "%s may not take a backup (%s %s)" % (who, r.status, r.message))
+        # A resend of the same backup request (a client timeout) gets the
+        # first answer back, not "File exists" from meeting its own copy.
+        bdir = os.path.join(tmp, "backup-finance")
+        first = fin.run("backup", bdir, request_id="backup-resend-1", timeout_ms=60000)
+        check(first.status == "OK" and os.path.getsize(os.path.join(bdir, "data.mdb")) > 0,
+              "finance takes a backup (%s %s)" % (first.status, first.message))
+        again = fin.run("backup", bdir, request_id="backup-resend-1", timeout_ms=60000)
+        check((again.status, again.message) == (first.status, first.message),
+              "the resent backup request gets the first answer (%s %s)"
+              % (again.status, again.message))
+        other = fin.run("backup", bdir, timeout_ms=60000)
+        check(other.status != "OK" and "exists" in other.message,
+              "a new backup request into the same folder is refused (%s %s)"
+              % (other.status, other.message))
+
         r = fin.run("adjust", "adj-3", "M0004AA", "MDI", WEEK, 100, "too late")
         check_eq([i["status"] for i in r.items()], ["PAY_WEEK_CLOSED"],
                  "no adjustment once the week is closed")

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,65 +274,86 @@ static int s_list_put(s_list_t *list, const s_entry_t *e)
     return 0;
 }
 
-/* Parses the whole file into `list` (entries flagged from_file). On a bad
- * line nothing is kept and err says "file:line: reason". */
+/* Parses one allow-list line (without its newline; tokenised in place).
+ * Returns 1 with *e filled for an entry, 0 for a blank or comment line, or
+ * -1 with the reason in why. */
+static int s_parse_line(char *line, s_entry_t *e, char *why, size_t whylen)
+{
+    /* '#' is also a Z85 character, so it starts a comment only as the
+     * first character of a word, and not when that word is a key. */
+    char *save = NULL, *w[5];
+    int n = 0;
+    uint8_t k[32];
+    for (char *t = strtok_r(line, " \t\r\n", &save); t && n < 5;
+         t = strtok_r(NULL, " \t\r\n", &save)) {
+        if (t[0] == '#' && !(n == 0 && s_z85_key(t, k) == 0))
+            break;
+        w[n++] = t;
+    }
+    if (n == 0)
+        return 0;
+    if (n != 4) {
+        snprintf(why, whylen,
+                 "expected 4 fields <public-key> <role> <scope|-> <name>, got %d", n);
+        return -1;
+    }
+    auth_role_t role;
+    const char *bad = NULL;
+    if (auth_role_parse(w[1], &role) != 0) {
+        snprintf(why, whylen, "unknown role \"%.40s\"", w[1]);
+        return -1;
+    }
+    if (s_make_entry(w[0], role, w[2], w[3], e, &bad) != 0) {
+        snprintf(why, whylen, "%s", bad);
+        return -1;
+    }
+    return 1;
+}
+
+#define S_LINE_MAX 512   /* longest allow-list line, newline and NUL included */
+
+/* Parses a whole allow-list from `f` into `list` (entries flagged
+ * from_file). On a bad line nothing is kept and err says "path:line:
+ * reason". */
+static int s_parse_stream(FILE *f, const char *path, s_list_t *list, char err[AUTH_ERR_LEN])
+{
+    int lineno = 0;
+    char line[S_LINE_MAX], why[160];
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, AUTH_ERR_LEN, "%s:%d: line too long", path, lineno);
+            return -1;
+        }
+        s_entry_t e;
+        int r = s_parse_line(line, &e, why, sizeof why);
+        if (r < 0) {
+            snprintf(err, AUTH_ERR_LEN, "%s:%d: %s", path, lineno, why);
+            return -1;
+        }
+        if (r == 0)
+            continue;
+        e.from_file = 1;
+        if (s_list_put(list, &e) != 0) {
+            snprintf(err, AUTH_ERR_LEN, "%s:%d: out of memory", path, lineno);
+            return -1;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, AUTH_ERR_LEN, "%s: read error", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int s_parse_file(const char *path, s_list_t *list, char err[AUTH_ERR_LEN])
 {
-    int rc = -1, lineno = 0;
-    char line[512];
     FILE *f = fopen(path, "re");
     if (!f) {
         snprintf(err, AUTH_ERR_LEN, "%s: %s", path, strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, AUTH_ERR_LEN, "%s:%d: line too long", path, lineno);
-            goto fail;
-        }
-        /* '#' is also a Z85 character, so it starts a comment only as the
-         * first character of a word, and not when that word is a key. */
-        char *save = NULL, *w[5];
-        int n = 0;
-        uint8_t k[32];
-        for (char *t = strtok_r(line, " \t\r\n", &save); t && n < 5;
-             t = strtok_r(NULL, " \t\r\n", &save)) {
-            if (t[0] == '#' && !(n == 0 && s_z85_key(t, k) == 0))
-                break;
-            w[n++] = t;
-        }
-        if (n == 0)
-            continue;
-        if (n != 4) {
-            snprintf(err, AUTH_ERR_LEN,
-                     "%s:%d: expected 4 fields <public-key> <role> <scope|-> <name>, got %d",
-                     path, lineno, n);
-            goto fail;
-        }
-        auth_role_t role;
-        const char *why = NULL;
-        s_entry_t e;
-        if (auth_role_parse(w[1], &role) != 0) {
-            snprintf(err, AUTH_ERR_LEN, "%s:%d: unknown role \"%.40s\"", path, lineno, w[1]);
-            goto fail;
-        }
-        if (s_make_entry(w[0], role, w[2], w[3], &e, &why) != 0) {
-            snprintf(err, AUTH_ERR_LEN, "%s:%d: %s", path, lineno, why);
-            goto fail;
-        }
-        e.from_file = 1;
-        if (s_list_put(list, &e) != 0) {
-            snprintf(err, AUTH_ERR_LEN, "%s:%d: out of memory", path, lineno);
-            goto fail;
-        }
-    }
-    if (ferror(f)) {
-        snprintf(err, AUTH_ERR_LEN, "%s: read error", path);
-        goto fail;
-    }
-    rc = 0;
-fail:
+    int rc = s_parse_stream(f, path, list, err);
     fclose(f);
     return rc;
 }
@@ -345,31 +367,259 @@ int auth_allow_file_check(const char *allow_file, char err[AUTH_ERR_LEN])
     return rc;
 }
 
+/* ---- allow-list file edits ---------------------------------------------
+ * Every edit rewrites the whole file through "<file>.tmp" and rename(2), so
+ * a reader (a service starting) sees the old list or the new one, never
+ * half of either. Writers are serialised by an exclusive flock on the
+ * temporary file; since the holder renames that file away, a waiter that
+ * gets the lock checks that its descriptor is still the one at the
+ * temporary path, and otherwise opens it again. */
+
+/* Opens and locks "<file>.tmp". Returns the descriptor, or -1. */
+static int s_tmp_lock(const char *tmp)
+{
+    for (;;) {
+        struct stat held, now;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return -1;
+        int rc;
+        while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+            ;
+        if (rc == 0 && fstat(fd, &held) == 0 && stat(tmp, &now) == 0
+            && held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+            return fd;
+        int e = errno;
+        close(fd);
+        if (rc != 0) {
+            errno = e;
+            return -1;
+        }
+        /* The previous holder renamed it into place: take the new one. */
+    }
+}
+
+/* Reads all of `path` (NUL-terminated; a missing file reads as empty). */
+static int s_read_all(const char *path, char **text, size_t *len, mode_t *mode)
+{
+    *text = NULL;
+    *len = 0;
+    *mode = 0644;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0)
+        *mode = st.st_mode & 07777;
+    size_t cap = 4096;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (*len < cap)
+            break;
+        char *bigger = realloc(buf, 2 * cap + 1);
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    int rc = buf && !ferror(f) ? 0 : -1;
+    fclose(f);
+    if (rc != 0) {
+        free(buf);
+        return -1;
+    }
+    buf[*len] = '\0';
+    *text = buf;
+    return 0;
+}
+
+static int s_write_all(int fd, const char *text, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes a rename in the folder of `path` durable. */
+static void s_sync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, strlen(dir) + 1, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* The one allow-list editor. With `put`, the first line listing put's key
+ * becomes that entry (kept byte for byte if it already says the same) or
+ * the entry is appended; without, every line listing `key` goes. Other
+ * lines listing the key are dropped either way (one key, one line), and
+ * every other line, comments included, stays as it was. The file is only
+ * rewritten if its text changes. Sets *found to whether the key was
+ * listed. Returns 0 or -1 (logged). */
+static int s_allow_file_edit(const char *path, const uint8_t key[32], const s_entry_t *put,
+                             int *found)
+{
+    int rc = -1, fd = -1, renamed = 0;
+    char *text = NULL, *out = NULL, *tmp = NULL, err[AUTH_ERR_LEN];
+    size_t len = 0, olen = 0;
+    mode_t mode;
+    s_list_t check = {0};
+    const char *step = "lock";
+
+    *found = 0;
+    size_t tlen = strlen(path) + 8;
+    if (!(tmp = malloc(tlen)))
+        goto fail;
+    snprintf(tmp, tlen, "%s.tmp", path);
+    if ((fd = s_tmp_lock(tmp)) < 0)
+        goto fail;
+    step = "read";
+    if (s_read_all(path, &text, &len, &mode) != 0)
+        goto fail;
+    /* Never rewrite a list that does not parse: the edit would hide the
+     * breakage until a service refuses to start. */
+    if (len > 0) {
+        FILE *f = fmemopen(text, len, "r");
+        int bad = !f || s_parse_stream(f, path, &check, err) != 0;
+        if (f)
+            fclose(f);
+        free(check.items);
+        if (bad) {
+            if (!f)
+                snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+            log_error("auth.allow", "not editing a malformed allow-list: %s", err);
+            errno = EINVAL;
+            goto fail_quiet;
+        }
+    }
+
+    char line[AUTH_Z85_LEN + 16 + AUTH_SCOPE_LEN + AUTH_NAME_LEN];
+    int llen = 0;
+    if (put) {
+        char z85[AUTH_Z85_LEN];
+        zmq_z85_encode(z85, put->key, 32);
+        llen = snprintf(line, sizeof line, "%s %s %s %s\n", z85, auth_role_name(put->id.role),
+                        put->id.scope[0] ? put->id.scope : "-", put->id.name);
+    }
+    step = "allocate";
+    if (!(out = malloc(len + (size_t)llen + 2)))
+        goto fail;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) + 1 : len;
+        char copy[S_LINE_MAX + 1];
+        size_t n = end - at < S_LINE_MAX ? end - at : S_LINE_MAX;
+        memcpy(copy, text + at, n);
+        copy[n] = '\0';
+        s_entry_t e;
+        char why[160];
+        int keep = 1;
+        if (s_parse_line(copy, &e, why, sizeof why) == 1 && memcmp(e.key, key, 32) == 0) {
+            keep = 0;
+            if (put && !*found) {
+                if (e.id.role == put->id.role && strcmp(e.id.scope, put->id.scope) == 0
+                    && strcmp(e.id.name, put->id.name) == 0) {
+                    keep = 1;   /* already says this: leave the line alone */
+                } else {
+                    memcpy(out + olen, line, (size_t)llen);
+                    olen += (size_t)llen;
+                }
+            }
+            *found = 1;
+        }
+        if (keep) {
+            memcpy(out + olen, text + at, end - at);
+            olen += end - at;
+        }
+        at = end;
+    }
+    if (put && !*found) {
+        if (olen > 0 && out[olen - 1] != '\n')
+            out[olen++] = '\n';
+        memcpy(out + olen, line, (size_t)llen);
+        olen += (size_t)llen;
+    }
+    if (olen == len && (len == 0 || memcmp(out, text, len) == 0)) {
+        rc = 0;   /* nothing to change: the file is not touched */
+        goto fail;
+    }
+    step = "write";
+    if (ftruncate(fd, 0) != 0 || s_write_all(fd, out, olen) != 0 || fchmod(fd, mode) != 0
+        || fsync(fd) != 0)
+        goto fail;
+    step = "rename";
+    if (rename(tmp, path) != 0)
+        goto fail;
+    renamed = 1;
+    s_sync_dir(path);
+    rc = 0;
+fail:
+    if (rc != 0)
+        log_error("auth.allow", "cannot edit %s: %s failed: %s", path, step, strerror(errno));
+fail_quiet:
+    if (fd >= 0) {
+        int e = errno;
+        if (!renamed)
+            unlink(tmp);   /* under the lock; a waiter then opens a new one */
+        close(fd);         /* releases the lock */
+        errno = e;
+    }
+    free(tmp);
+    free(text);
+    free(out);
+    return rc;
+}
+
 int auth_allow_file_append(const char *allow_file, const char *public_z85,
                            auth_role_t role, const char *scope, const char *name)
 {
     s_entry_t e;
     const char *why = NULL;
-    char line[256];
+    int found;
     if (s_make_entry(public_z85, role, scope, name, &e, &why) != 0) {
         log_error("auth.allow", "refused allow-list entry: %s", why);
+        errno = EINVAL;
         return -1;
     }
-    int len = snprintf(line, sizeof line, "%s %s %s %s\n", public_z85, auth_role_name(role),
-                       e.id.scope[0] ? e.id.scope : "-", e.id.name);
-    int fd = open(allow_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        log_error("auth.allow", "cannot open %s: %s", allow_file, strerror(errno));
+    return s_allow_file_edit(allow_file, e.key, &e, &found);
+}
+
+int auth_allow_file_remove(const char *allow_file, const char *public_z85)
+{
+    uint8_t key[32];
+    int found;
+    if (s_z85_key(public_z85, key) != 0) {
+        log_error("auth.allow", "not a public key: 40 characters of Z85");
+        errno = EINVAL;
         return -1;
     }
-    /* One write with O_APPEND: concurrent appenders never interleave. */
-    ssize_t n = write(fd, line, (size_t)len);
-    int rc = (n == len && fsync(fd) == 0) ? 0 : -1;
-    if (close(fd) != 0)
-        rc = -1;
-    if (rc != 0)
-        log_error("auth.allow", "cannot append to %s", allow_file);
-    return rc;
+    if (s_allow_file_edit(allow_file, key, NULL, &found) != 0)
+        return -1;
+    return found ? 0 : 1;
 }
 
 /* ---- ZAP handler -------------------------------------------------------- */
@@ -434,6 +684,12 @@ static void s_zap_handle(auth_t *self)
                 addr[i] = '?';
         log_warn("auth.denied", "unknown client key %s from %s", z85, addr);
         text = "unknown client key";
+    } else if (zmq_msg_size(&f[2]) == strlen(AUTH_DOMAIN_FEED)
+               && memcmp(zmq_msg_data(&f[2]), AUTH_DOMAIN_FEED, strlen(AUTH_DOMAIN_FEED)) == 0
+               && id.role != ROLE_SERVICE) {
+        log_warn("auth.denied", "%s (role %s) may not connect to a feed", id.name,
+                 auth_role_name(id.role));
+        text = "only services may connect to a feed";
     } else {
         code = "200";
         text = "OK";

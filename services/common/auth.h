@@ -83,10 +83,32 @@ int auth_allow_file_check(const char *allow_file, char err[AUTH_ERR_LEN]);
 /* Entries currently allowed (file and run-time ones). */
 size_t auth_allow_count(auth_t *self);
 
-/* Appends one entry to an allow-list file (creating it). Returns 0 or -1. */
+/* Grants one entry in an allow-list file (creating it): if the key is
+ * already listed, its line is replaced (role, scope and name are the new
+ * ones) and any further lines for the same key are dropped; otherwise the
+ * entry is appended. An identical entry leaves the file untouched. Comments
+ * and every other line are kept. The file is rewritten through a temporary
+ * file and rename, so a service starting meanwhile reads the old list or
+ * the new one; concurrent editors are serialised by a lock. A file that
+ * does not parse (auth_allow_file_check) is never edited. Returns 0, or -1
+ * with errno set (EINVAL: bad entry or malformed file; the reason is
+ * logged). The name is historical: it appends only new keys. */
 int auth_allow_file_append(const char *allow_file, const char *public_z85,
                            auth_role_t role, const char *scope,
                            const char *name);
+
+/* Removes every line listing `public_z85` from an allow-list file, in the
+ * same way. Returns 0 if the key was listed (and is no longer), 1 if it
+ * was not listed (nothing changed), or -1 with errno set. A running
+ * service keeps the list it loaded (and its open connections) until it
+ * restarts or calls auth_reload. */
+int auth_allow_file_remove(const char *allow_file, const char *public_z85);
+
+/* The ZAP domain of feed sockets (set ZMQ_ZAP_DOMAIN to it after
+ * auth_curve_server): the handler admits only allow-listed keys with role
+ * `service` there, so no other key even completes a handshake with a feed.
+ * Every other domain admits any allow-listed key. */
+#define AUTH_DOMAIN_FEED "pay-feed"
 
 /* Makes `sock` a CURVE server with the given key pair, ZAP domain "pay",
  * and ZMQ_MAXMSGSIZE = max_msg_size. Call before zmq_bind. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -176,6 +177,139 @@ static void test_allow_file(void)
     TAP_EQ_INT(zmq_ctx_term(ctx), 0, "context terminates after auth_destroy");
 }
 
+static char *s_slurp(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+static int s_count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Granting a listed key replaces its line; the same grant twice changes
+ * nothing; revoking removes it; comments and other lines stay. */
+static void test_allow_file_edit(void)
+{
+    char path[256], tmp[300], want[1024], err[AUTH_ERR_LEN];
+    auth_keypair_t a, b, c;
+    auth_keypair_new(&a);
+    auth_keypair_new(&b);
+    auth_keypair_new(&c);
+    s_path(path, sizeof path, "edit.allow");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(path);
+
+    TAP_EQ_INT(auth_allow_file_append(path, a.public_z85, ROLE_INSTRUCTOR, "MDI", "alice"), 0,
+               "grant a new key to a missing file");
+    snprintf(want, sizeof want, "%s instructor MDI alice\n", a.public_z85);
+    TAP_EQ_STR(s_slurp(path), want, "the file holds the one line");
+
+    /* A hand-edited file: comments, blank lines, no newline at the end. */
+    FILE *f = fopen(path, "w");
+    fprintf(f, "# payroll keys\n%s instructor MDI alice   # workshop PC\n\n"
+               "%s finance - bob\n# end", a.public_z85, b.public_z85);
+    fclose(f);
+    chmod(path, 0640);
+    TAP_EQ_INT(auth_allow_file_append(path, a.public_z85, ROLE_GOVERNOR, "KMI", "alice2"), 0,
+               "grant a listed key again with another role");
+    snprintf(want, sizeof want, "# payroll keys\n%s governor KMI alice2\n\n%s finance - bob\n"
+             "# end", a.public_z85, b.public_z85);
+    TAP_EQ_STR(s_slurp(path), want, "its line is replaced in place; the rest is kept");
+    TAP_EQ_INT(s_count(s_slurp(path), a.public_z85), 1, "the key is listed once");
+    struct stat st1, st2;
+    stat(path, &st1);
+    TAP_EQ_INT((int)(st1.st_mode & 0777), 0640, "the file keeps its mode");
+    TAP_OK(access(tmp, F_OK) != 0, "no temporary file is left behind");
+
+    TAP_EQ_INT(auth_allow_file_append(path, a.public_z85, ROLE_GOVERNOR, "KMI", "alice2"), 0,
+               "the identical grant again");
+    stat(path, &st2);
+    TAP_OK(st1.st_ino == st2.st_ino && strcmp(s_slurp(path), want) == 0,
+           "changes nothing (same file, same text)");
+    TAP_OK(access(tmp, F_OK) != 0, "and leaves no temporary file");
+
+    TAP_EQ_INT(auth_allow_file_append(path, c.public_z85, ROLE_SERVICE, "-", "wages"), 0,
+               "grant a third key");
+    TAP_OK(strstr(s_slurp(path), "# end\n") != NULL,
+           "a newline is added before the appended line");
+    TAP_EQ_INT(auth_allow_file_check(path, err), 0, "the edited file parses (%s)", err);
+
+    /* Duplicates left by an older payctl collapse into the one entry. */
+    f = fopen(path, "a");
+    fprintf(f, "%s employer dhl old-1\n%s employer dhl old-2\n", b.public_z85, b.public_z85);
+    fclose(f);
+    TAP_EQ_INT(auth_allow_file_append(path, b.public_z85, ROLE_EMPLOYER, "tesco", "bob2"), 0,
+               "grant over duplicated lines");
+    TAP_EQ_INT(s_count(s_slurp(path), b.public_z85), 1, "one line for the key remains");
+    TAP_OK(strstr(s_slurp(path), "employer tesco bob2") != NULL, "with the new entry");
+
+    TAP_EQ_INT(auth_allow_file_remove(path, b.public_z85), 0, "revoke a listed key");
+    TAP_EQ_INT(s_count(s_slurp(path), b.public_z85), 0, "its line is gone");
+    TAP_OK(strstr(s_slurp(path), "# payroll keys\n") && strstr(s_slurp(path), "# end")
+               && s_count(s_slurp(path), a.public_z85) == 1
+               && s_count(s_slurp(path), c.public_z85) == 1,
+           "comments and the other entries stay");
+    stat(path, &st1);
+    TAP_EQ_INT(auth_allow_file_remove(path, b.public_z85), 1, "revoke it again: not listed");
+    stat(path, &st2);
+    TAP_OK(st1.st_ino == st2.st_ino, "and the file is not rewritten");
+    TAP_EQ_INT(auth_allow_file_remove(path, "short"), -1, "revoke refuses a bad key");
+
+    /* A malformed list is never edited. */
+    f = fopen(path, "a");
+    fprintf(f, "%s wizard - x\n", b.public_z85);
+    fclose(f);
+    char before[8192];
+    snprintf(before, sizeof before, "%s", s_slurp(path));
+    TAP_EQ_INT(auth_allow_file_append(path, b.public_z85, ROLE_FINANCE, "-", "bob"), -1,
+               "grant into a malformed file is refused");
+    TAP_EQ_INT(auth_allow_file_remove(path, a.public_z85), -1,
+               "revoke from a malformed file is refused");
+    TAP_EQ_STR(s_slurp(path), before, "the malformed file is untouched");
+
+    /* Concurrent grants of distinct keys all land (none is lost to a
+     * read-modify-write race). */
+    unlink(path);
+    enum { KIDS = 8, EACH = 10 };
+    pid_t kids[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            int bad = 0;
+            for (int i = 0; i < EACH; i++) {
+                auth_keypair_t kp;
+                char name[32];
+                snprintf(name, sizeof name, "k%d-%d", k, i);
+                bad |= auth_keypair_new(&kp) != 0
+                       || auth_allow_file_append(path, kp.public_z85, ROLE_SERVICE, "-",
+                                                 name) != 0;
+            }
+            _exit(bad);
+        }
+    }
+    int kids_ok = 1;
+    for (int k = 0; k < KIDS; k++) {
+        int status = 1;
+        kids_ok &= kids[k] > 0 && waitpid(kids[k], &status, 0) == kids[k]
+                   && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    }
+    TAP_OK(kids_ok, "%d processes granted %d keys each", KIDS, EACH);
+    TAP_EQ_INT(s_count(s_slurp(path), " service - k"), KIDS * EACH,
+               "every concurrent grant is in the file");
+    TAP_EQ_INT(auth_allow_file_check(path, err), 0, "and the file parses (%s)", err);
+    TAP_OK(access(tmp, F_OK) != 0, "no temporary file is left behind");
+}
+
 static void test_identity_parse(void)
 {
     auth_identity_t id;
@@ -282,6 +416,7 @@ int main(void)
     }
     test_keys();
     test_allow_file();
+    test_allow_file_edit();
     test_identity_parse();
     test_curve();
     test_shutdown_order();

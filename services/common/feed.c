@@ -7,6 +7,14 @@
  *   message. ZMQ_ROUTER_MANDATORY makes a full pipe an EAGAIN instead of a
  *   silent drop, so the subscriber's position only moves for what was
  *   really handed to the socket.
+ * - A subscription is keyed by a routing id that the producer's ROUTER made
+ *   for one connection, and it is served only over that connection: the
+ *   consumer sets no ZMQ_ROUTING_ID and the ROUTER has no
+ *   ZMQ_ROUTER_HANDOVER, so no later connection can take a live routing id
+ *   over, and a restarted consumer is a new connection that subscribes
+ *   again. The feed socket's ZAP domain (AUTH_DOMAIN_FEED) admits only
+ *   service keys, and every request is checked against the identity that
+ *   subscribed on its routing id.
  * - The consumer trusts only its durable cursor. Every batch is judged
  *   against the cursor read inside the write transaction, so stale batches
  *   from an earlier subscription, duplicates after a restart and batches
@@ -123,7 +131,7 @@ typedef struct {
     int used;
     uint8_t rid[S_ROUTING_ID_MAX];
     size_t rid_len;
-    char who[AUTH_NAME_LEN];         /* identity name from ZAP */
+    auth_identity_t who;             /* the identity (ZAP User-Id) that subscribed */
     char label[S_LABEL_LEN];         /* Subscribe.consumer, for logs */
     uint64_t next_seq;
     uint64_t credit;
@@ -147,7 +155,7 @@ struct feed_producer_t {
 static void s_sub_forget(feed_producer_t *self, s_sub_t *sub, const char *why)
 {
     log_info("feed.forget", "subscriber %s (%s) forgotten: %s", sub->label,
-             sub->who, why);
+             sub->who.name, why);
     memset(sub, 0, sizeof *sub);
     if (self->stats.subscribers > 0)
         self->stats.subscribers--;
@@ -230,7 +238,6 @@ feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
     ms = 0;
     if (zmq_setsockopt(self->sock, ZMQ_LINGER, &ms, sizeof ms) != 0
         || zmq_setsockopt(self->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0
-        || zmq_setsockopt(self->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof one) != 0
         || zmq_setsockopt(self->sock, ZMQ_SNDHWM, &self->opts.sndhwm,
                           sizeof self->opts.sndhwm) != 0)
         goto fail;
@@ -242,6 +249,12 @@ feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
         goto fail;
     step = "auth_curve_server";
     if (auth_curve_server(self->sock, server_keys, S_REQUEST_MAX) != 0)
+        goto fail;
+    /* Only service keys get through the handshake of a feed socket. No
+     * ZMQ_ROUTER_HANDOVER: a routing id stays with its connection. */
+    step = "feed ZAP domain";
+    if (zmq_setsockopt(self->sock, ZMQ_ZAP_DOMAIN, AUTH_DOMAIN_FEED,
+                       strlen(AUTH_DOMAIN_FEED)) != 0)
         goto fail;
     step = "zmq_bind";
     if (zmq_bind(self->sock, endpoint) != 0)
@@ -288,11 +301,24 @@ static uint64_t s_min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static int s_same_identity(const auth_identity_t *a, const auth_identity_t *b)
+{
+    return a->role == b->role && strcmp(a->scope, b->scope) == 0
+           && strcmp(a->name, b->name) == 0;
+}
+
 static void s_on_subscribe(feed_producer_t *self, const uint8_t *rid,
                            size_t rid_len, const auth_identity_t *who,
                            const Pay__Subscribe *m)
 {
     s_sub_t *sub = s_sub_find(self, rid, rid_len);
+    if (sub && !s_same_identity(&sub->who, who)) {
+        /* Cannot happen while the connection lives (no handover); if the
+         * routing id ever names another peer, nothing of the old
+         * subscription carries over to it. */
+        s_sub_forget(self, sub, "routing id now used by another identity");
+        sub = NULL;
+    }
     if (!sub)
         sub = s_sub_add(self, rid, rid_len);
     if (!sub) {
@@ -300,7 +326,7 @@ static void s_on_subscribe(feed_producer_t *self, const uint8_t *rid,
                  "already", who->name, FEED_MAX_SUBSCRIBERS);
         return;
     }
-    snprintf(sub->who, sizeof sub->who, "%s", who->name);
+    sub->who = *who;
     snprintf(sub->label, sizeof sub->label, "%s",
              m->consumer && m->consumer[0] ? m->consumer : who->name);
     sub->next_seq = m->has_from_seq && m->from_seq > 0 ? m->from_seq : 1;
@@ -309,7 +335,7 @@ static void s_on_subscribe(feed_producer_t *self, const uint8_t *rid,
     sub->last_heard_ms = clock_mono_ms();
     sub->last_sent_ms = sub->last_heard_ms;
     log_info("feed.subscribe", "%s (%s) from seq %" PRIu64 " with credit %" PRIu64,
-             sub->label, sub->who, sub->next_seq, sub->credit);
+             sub->label, sub->who.name, sub->next_seq, sub->credit);
 }
 
 static void s_on_ack(feed_producer_t *self, const uint8_t *rid, size_t rid_len,
@@ -322,8 +348,8 @@ static void s_on_ack(feed_producer_t *self, const uint8_t *rid, size_t rid_len,
         log_debug("feed.ack", "ack from unknown subscriber %s ignored", who->name);
         return;
     }
-    if (strcmp(sub->who, who->name) != 0) {
-        /* Another identity took this routing id over (handover). */
+    if (!s_same_identity(&sub->who, who)) {
+        /* Another identity on this routing id: never serve it. */
         s_sub_forget(self, sub, "routing id now used by another identity");
         return;
     }
@@ -909,7 +935,6 @@ feed_consumer_t *feed_consumer_new(void *zmq_ctx, store_t *store,
 {
     feed_consumer_t *self = NULL;
     MDB_txn *txn = NULL;
-    char rid[S_ROUTING_ID_MAX + 1];
     char mon_ep[96];
     const char *step = "arguments";
     int64_t now;
@@ -963,12 +988,11 @@ feed_consumer_t *feed_consumer_new(void *zmq_ctx, store_t *store,
     if (!self->sock)
         goto fail;
     step = "socket options";
-    /* Stable routing id: a restarted consumer takes its place back. */
-    if (snprintf(rid, sizeof rid, "%s:%s", feed_name, self->name) >= (int)sizeof rid)
-        goto fail;
+    /* No ZMQ_ROUTING_ID: the producer's ROUTER names each connection
+     * itself, so no peer can present (and take over) ours. A reconnect is
+     * a new connection and subscribes again. */
     ms = 0;
-    if (zmq_setsockopt(self->sock, ZMQ_ROUTING_ID, rid, strlen(rid)) != 0
-        || zmq_setsockopt(self->sock, ZMQ_LINGER, &ms, sizeof ms) != 0
+    if (zmq_setsockopt(self->sock, ZMQ_LINGER, &ms, sizeof ms) != 0
         || zmq_setsockopt(self->sock, ZMQ_IMMEDIATE, &one, sizeof one) != 0)
         goto fail;
     ms = self->opts.heartbeat_ms;

@@ -5,15 +5,17 @@
  * packed events) is the durable log: a business handler appends to it in the
  * same write transaction as the business change, so an event exists if and
  * only if its change committed. A feed_producer_t serves that log on a CURVE
- * ROUTER: each subscriber (keyed by its routing id) says Subscribe{from_seq,
- * credit}, and the producer streams FeedBatch messages from the log, never
+ * ROUTER: each subscriber (keyed by the routing id of its connection) says
+ * Subscribe{from_seq, credit}, and the producer streams FeedBatch messages
+ * from the log, never
  * more entries than the credit the subscriber granted, so nothing queues
  * without bound. Idle subscribers get a FeedHeartbeat{head_seq} about every
  * second; subscribers silent for longer than the peer timeout are forgotten.
  *
- * A feed_consumer_t connects with a DEALER whose routing id is stable
- * ("<feed>:<consumer>"), so a restarted consumer takes its place back
- * (ZMQ_ROUTER_HANDOVER on the producer). It applies each batch (with any
+ * A feed_consumer_t connects with a DEALER and subscribes on every new
+ * connection (a restart or a reconnect); the subscription of a connection
+ * that is gone is forgotten (the next send finds no peer, or the peer
+ * timeout passes). It applies each batch (with any
  * others already waiting: group commit) in ONE store_write transaction that
  * also stores its cursor (last applied seq), so an event's effect and the
  * cursor move together: a duplicate (seq <= cursor) is skipped, the next
@@ -24,12 +26,25 @@
  * subscribe again from the durable cursor. An apply failure aborts the
  * whole batch and is retried later; an event is never skipped.
  *
- * Only identities with role `service` may subscribe. Known limit: ROUTER
- * handover works on the routing id alone, which the peer chooses, so
- * another allow-listed (authenticated) peer that connects with a
- * subscriber's routing id receives what the producer sends to that id
- * before its first message is seen (at most the remaining credit); its
- * first message then drops the subscription.
+ * Who receives events: batches go only to the connection that subscribed.
+ *  - The producer's ZAP domain is AUTH_DOMAIN_FEED: a key without role
+ *    `service` cannot even complete the handshake with a feed socket.
+ *  - Routing ids are not the peer's to choose: the consumer sets no
+ *    ZMQ_ROUTING_ID, so the ROUTER names each connection itself (a fresh
+ *    id per connection, told to no peer), and there is no
+ *    ZMQ_ROUTER_HANDOVER, so a peer that does present a routing id already
+ *    in use is ignored by libzmq and never takes a live connection over.
+ *    (Formerly consumers used a stable "<feed>:<name>" id with handover, so
+ *    any allow-listed peer presenting it received up to the remaining
+ *    credit before its first message could be checked.)
+ *  - Every request is checked against its ZAP User-Id: only role `service`;
+ *    an Ack or Subscribe whose identity (role, scope, name) differs from
+ *    the one that subscribed on that routing id drops the subscription.
+ * Residual: once a subscriber's connection closes, its subscription lives
+ * until the next send to it fails (EHOSTUNREACH) or the peer timeout; in
+ * that window a service key that guessed the dead connection's routing id
+ * (the ROUTER's 32-bit counter, from a random start, never disclosed) and
+ * presented it could receive one batch.
  *
  * Both ends are single-threaded objects driven by their owner's loop: poll
  * feed_*_socket() for ZMQ_POLLIN and call feed_*_on_readable(), and call
@@ -218,8 +233,8 @@ typedef struct feed_consumer_t feed_consumer_t;
 
 /* Zero fields take the defaults above. */
 typedef struct {
-    const char *name;           /* this consumer, for the routing id and logs;
-                                   NULL: the first 8 characters of its key */
+    const char *name;           /* this consumer, for Subscribe.consumer and
+                                   logs; NULL: the first 8 characters of its key */
     uint32_t window;            /* credit granted by Subscribe */
     int heartbeat_ms;           /* keepalive Ack when otherwise silent */
     int timeout_ms;             /* silence before re-subscribing */

@@ -402,6 +402,48 @@ static void *s_raw_dealer(void *ctx, const char *rid, const auth_keypair_t *kp,
     return d;
 }
 
+/* Connects a DEALER with `kp` and watches its handshake. Returns 1 if the
+ * server refused it (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), 0 if it succeeded,
+ * -1 if neither happened within `ms`. */
+static int s_handshake_refused(void *ctx, const auth_keypair_t *kp, const char *server_pub,
+                               const char *endpoint, int ms)
+{
+    static int serial;
+    char mon_ep[64];
+    int zero = 0, result = -1;
+    void *d = zmq_socket(ctx, ZMQ_DEALER), *mon = zmq_socket(ctx, ZMQ_PAIR);
+    snprintf(mon_ep, sizeof mon_ep, "inproc://feed-test-hs-%d", serial++);
+    zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_socket_monitor(d, mon_ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0
+        || zmq_connect(mon, mon_ep) != 0 || auth_curve_client(d, kp, server_pub, 65536) != 0
+        || zmq_connect(d, endpoint) != 0)
+        goto done;
+    zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, ms) == 1) {
+        zmq_msg_t ev;
+        uint16_t event = 0;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, mon, 0) >= 6)
+            memcpy(&event, zmq_msg_data(&ev), sizeof event);
+        while (zmq_msg_more(&ev)) {   /* the endpoint frame */
+            zmq_msg_close(&ev);
+            zmq_msg_init(&ev);
+            if (zmq_msg_recv(&ev, mon, 0) < 0)
+                break;
+        }
+        zmq_msg_close(&ev);
+        result = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? 1
+                 : event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED ? 0 : -1;
+    }
+done:
+    zmq_socket_monitor(d, NULL, 0);
+    zmq_close(d);
+    zmq_close(mon);
+    return result;
+}
+
 /* Everything that may be running, driven like a service loop. */
 typedef struct {
     feed_producer_t *producer;
@@ -603,7 +645,7 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
 {
     void *ctx = zmq_ctx_new();
     auth_t *auth = auth_new(ctx, NULL);
-    auth_keypair_t server, client, employer;
+    auth_keypair_t server, client, employer, intruder;
     char endpoint[256];
     feed_producer_stats_t ps;
     feed_consumer_stats_t cs;
@@ -611,11 +653,14 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
 
     TAP_OK(auth != NULL, "ZAP handler running");
     TAP_OK(auth_keypair_new(&server) == 0 && auth_keypair_new(&client) == 0
-               && auth_keypair_new(&employer) == 0, "key pairs");
+               && auth_keypair_new(&employer) == 0 && auth_keypair_new(&intruder) == 0,
+           "key pairs");
     TAP_EQ_INT(auth_allow(auth, client.public_z85, ROLE_SERVICE, "-", "wages"), 0,
                "allow the consumer as a service");
     TAP_EQ_INT(auth_allow(auth, employer.public_z85, ROLE_EMPLOYER, "E1", "acme"), 0,
                "allow an employer");
+    TAP_EQ_INT(auth_allow(auth, intruder.public_z85, ROLE_SERVICE, "-", "invoicing"), 0,
+               "allow a second service key");
 
     s_fill(pst, 5000);
     w.producer = s_producer(ctx, pst, "tcp://127.0.0.1:*", &server);
@@ -657,17 +702,20 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
     zmq_close(raw.sock);
     w.raw[0] = NULL;
 
-    /* Only services may subscribe. */
+    /* Only services may subscribe: other allow-listed keys do not even get
+     * through the handshake of a feed socket (ZAP domain AUTH_DOMAIN_FEED). */
     s_raw_t bad = {0};
     bad.sock = s_raw_dealer(ctx, "raw:employer", &employer, server.public_z85, endpoint);
     w.raw[1] = &bad;
     TAP_EQ_INT(s_raw_send(bad.sock, 1, 1, 100), 0, "employer sends a subscribe");
     s_run(&w, 800, 0);
     TAP_EQ_INT(bad.entries + bad.heartbeats, 0, "the employer gets nothing");
-    feed_producer_stats(w.producer, &ps);
-    TAP_OK(ps.refused >= 1, "the producer refused it (%llu)", (unsigned long long)ps.refused);
     zmq_close(bad.sock);
     w.raw[1] = NULL;
+    TAP_EQ_INT(s_handshake_refused(ctx, &employer, server.public_z85, endpoint, 3000), 1,
+               "an employer key's handshake with the feed is refused");
+    TAP_EQ_INT(s_handshake_refused(ctx, &client, server.public_z85, endpoint, 3000), 0,
+               "a service key's handshake succeeds");
 
     /* A real consumer catches up with credit cycling (window < backlog). */
     s_sink_t sink = {store_dbi(cst, "applied"), 0, 0, 0, 0, 0};
@@ -693,13 +741,53 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
     s_run(&w, 10000, 5100);
     TAP_EQ_INT(feed_consumer_cursor(w.consumer), 5100, "new events after a commit arrive");
 
-    /* Consumer restart: same routing id, durable cursor. */
+    /* Another allow-listed service key that presents a live subscriber's
+     * routing id takes nothing over: no handover, the id stays with the
+     * connection that subscribed. */
+    s_raw_t victim = {0}, thief = {0};
+    victim.contiguous = 1;
+    victim.sock = s_raw_dealer(ctx, "raw:victim", &client, server.public_z85, endpoint);
+    w.raw[0] = &victim;
+    TAP_EQ_INT(s_raw_send(victim.sock, 1, 5101, 1000), 0, "a subscriber waits at the head");
+    s_run(&w, 500, 0);
+    thief.sock = s_raw_dealer(ctx, "raw:victim", &intruder, server.public_z85, endpoint);
+    w.raw[1] = &thief;
+    s_run(&w, 500, 0);
+    s_fill(pst, 5120);
+    feed_producer_pump(w.producer);
+    s_run(&w, 1000, 0);
+    TAP_EQ_INT(thief.entries, 0, "a second service key with the same routing id gets no event");
+    TAP_EQ_INT(thief.batches + thief.heartbeats, 0, "nor anything else");
+    TAP_EQ_INT(victim.entries, 20, "the subscriber gets the 20 new events");
+    TAP_OK(victim.contiguous && victim.last_seq == 5120, "in order, up to 5120");
+    zmq_close(thief.sock);
+    zmq_close(victim.sock);
+    w.raw[0] = w.raw[1] = NULL;
+
+    /* A consumer's routing id is the producer's, not a name a peer can
+     * present: an intruder using the id consumers once had
+     * ("<feed>:<name>") gets nothing, and the consumer carries on. */
+    s_raw_t thief2 = {0};
+    thief2.sock = s_raw_dealer(ctx, "hours:t", &intruder, server.public_z85, endpoint);
+    w.raw[1] = &thief2;
+    s_run(&w, 500, 0);
+    s_fill(pst, 5140);
+    feed_producer_pump(w.producer);
+    s_run(&w, 1000, 0);
+    TAP_EQ_INT(thief2.entries, 0, "an intruder with the consumer's old routing id gets no event");
+    TAP_EQ_INT(thief2.batches + thief2.heartbeats, 0, "nor anything else");
+    s_run(&w, 10000, 5140);
+    TAP_EQ_INT(feed_consumer_cursor(w.consumer), 5140, "the consumer got all of them");
+    zmq_close(thief2.sock);
+    w.raw[1] = NULL;
+
+    /* Consumer restart: a new connection subscribes from the durable cursor. */
     feed_consumer_destroy(&w.consumer);
     TAP_OK(w.consumer == NULL, "destroy NULLs the pointer");
     s_fill(pst, 5150);
     w.consumer = feed_consumer_new(ctx, cst, "cursor", "hours", endpoint, &client,
                                    server.public_z85, s_sink_apply, &sink, &co);
-    TAP_EQ_INT(feed_consumer_cursor(w.consumer), 5100, "restarted consumer reads its cursor");
+    TAP_EQ_INT(feed_consumer_cursor(w.consumer), 5140, "restarted consumer reads its cursor");
     s_run(&w, 10000, 5150);
     TAP_EQ_INT(feed_consumer_cursor(w.consumer), 5150, "restarted consumer catches up");
 

@@ -3,9 +3,11 @@
 
 Proves: --help at the top level and for subcommands (exit 0, usage on
 stdout); keys new (both files, .key mode 0600, no silent overwrite); keys
-grant (the allow-list line, scopes checked against the role, bad role
-refused); unknown commands exit 2, and none is left unimplemented; config
-precedence as `payctl config` reports it.
+grant (the allow-list line, a re-grant replaces the key's entry, the same
+grant twice changes nothing, scopes checked against the role, bad role
+refused); keys revoke (by file or key, comments kept, not listed: exit 1);
+unknown commands exit 2, and none is left unimplemented; config precedence
+as `payctl config` reports it.
 
 usage: cli_test.py PATH/TO/payctl
 """
@@ -128,15 +130,68 @@ with tempfile.TemporaryDirectory() as tmp:
     ok(lines == ["%s instructor MDI mdi-workshop" % public],
        "allow-list line added", lines)
 
+    # Granting a listed key again replaces its entry (never a second line).
     rc, out, err = run("keys", "grant", pub, "--role", "finance", "--scope", "-",
                        "--name", "finance-team", "--allow-file", allow)
     lines = open(allow).read().splitlines()
-    ok(rc == 0 and len(lines) == 2 and lines[1] == "%s finance - finance-team" % public,
-       "second grant appended", (rc, err, lines))
+    ok(rc == 0 and lines == ["%s finance - finance-team" % public],
+       "a second grant of the same key replaces its entry", (rc, err, lines))
 
     rc, out, err = run("keys", "grant", pub, "--role", "employer", "--scope", "dhl",
                        "--name", "dhl-ap", "--allow-file", allow)
-    ok(rc == 0, "employer scoped to an employer id", err)
+    lines = open(allow).read().splitlines()
+    ok(rc == 0 and lines == ["%s employer dhl dhl-ap" % public],
+       "employer scoped to an employer id, in place of the finance entry", (rc, err, lines))
+
+    st = os.stat(allow)
+    rc, out, err = run("keys", "grant", pub, "--role", "employer", "--scope", "dhl",
+                       "--name", "dhl-ap", "--allow-file", allow)
+    st2 = os.stat(allow)
+    ok(rc == 0 and open(allow).read().splitlines() == lines
+       and (st.st_ino, st.st_mtime_ns) == (st2.st_ino, st2.st_mtime_ns),
+       "the identical grant again changes nothing", (rc, err))
+
+    # Comments, other keys and a listed key's position are kept.
+    rc, out, err = run("keys", "new", "carol", "--dir", keys)
+    cpub = os.path.join(keys, "carol.pub")
+    carol = open(cpub).read().strip()[len("public="):] if os.path.exists(cpub) else ""
+    with open(allow, "w") as f:
+        f.write("# payroll allow-list\n%s employer dhl dhl-ap\n%s finance - carol\n"
+                % (public, carol))
+    rc, out, err = run("keys", "grant", pub, "--role", "instructor", "--scope", "MDI",
+                       "--name", "mdi-workshop", "--allow-file", allow)
+    ok(rc == 0 and open(allow).read() == "# payroll allow-list\n"
+       "%s instructor MDI mdi-workshop\n%s finance - carol\n" % (public, carol)
+       and not os.path.exists(allow + ".tmp"),
+       "a re-grant keeps comments and other lines, and no temporary file", open(allow).read())
+    ok("restart" in out, "grant says the services must restart", out)
+
+    # ---- keys revoke
+    rc, out, err = run("keys", "revoke", "--help")
+    ok(rc == 0 and out.startswith("usage: payctl keys revoke PUBFILE|PUBKEY")
+       and "restart" in out, "payctl keys revoke --help: usage, and says restart", (rc, out))
+    rc, out, err = run("keys", "revoke", pub, "--allow-file", allow)
+    ok(rc == 0 and open(allow).read() == "# payroll allow-list\n%s finance - carol\n" % carol
+       and "restart" in out, "revoke by .pub file removes the entry only", (rc, out, err))
+    rc, out, err = run("keys", "revoke", pub, "--allow-file", allow)
+    ok(rc == 1 and "not in" in err, "revoking a key that is not listed: exit 1", (rc, err))
+    rc, out, err = run("keys", "revoke", carol, "--allow-file", allow)
+    ok(rc == 0 and open(allow).read() == "# payroll allow-list\n",
+       "revoke by the public key itself", (rc, out, err))
+    rc, out, err = run("keys", "revoke", "not-a-key", "--allow-file", allow)
+    ok(rc == 2, "revoke of neither a file nor a key: exit 2", (rc, err))
+    with open(allow, "a") as f:
+        f.write("%s wizard - x\n" % public)
+    before = open(allow).read()
+    rc, out, err = run("keys", "revoke", public, "--allow-file", allow)
+    ok(rc == 1 and "malformed" in err and open(allow).read() == before,
+       "revoke refuses a malformed allow-list and leaves it alone", (rc, err))
+    rc, out, err = run("keys", "grant", pub, "--role", "finance", "--scope", "-",
+                       "--name", "x", "--allow-file", allow)
+    ok(rc == 1 and "malformed" in err and open(allow).read() == before,
+       "so does grant", (rc, err))
+    with open(allow, "w") as f:
+        f.write("%s employer dhl dhl-ap\n" % public)
 
     rc, out, err = run("keys", "grant", pub, "--role", "employer", "--scope", "dhl",
                        "--name", "dhl-ap", env={"PAY_KEYS_DIR": keys})

@@ -3,10 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "auth.h"
 #include "rows.h"
@@ -126,6 +128,18 @@ int pctl_keys_new(pctl_ctx_t *ctx, int argc, char **argv)
     return PCTL_EXIT_OK;
 }
 
+/* The allow-list named by --allow-file, or <keys-dir>/allow.txt. */
+static void s_allow_path(const pctl_ctx_t *ctx, const pctl_opt_t *opts, char *out, size_t len)
+{
+    if (pctl_opt(opts, "allow-file"))
+        snprintf(out, len, "%s", pctl_opt(opts, "allow-file"));
+    else
+        snprintf(out, len, "%s/allow.txt", ctx->cfg.keys_dir.value);
+}
+
+/* The services load the allow-list when they start; none re-reads it. */
+#define S_RESTART_NOTE "the services read the allow-list when they start: restart them to apply\n"
+
 int pctl_keys_grant(pctl_ctx_t *ctx, int argc, char **argv)
 {
     pctl_opt_t opts[] = {
@@ -148,11 +162,7 @@ int pctl_keys_grant(pctl_ctx_t *ctx, int argc, char **argv)
         return pctl_usage_error(ctx, "--role, --scope and --name are all required");
     if (pctl_keys_check_grant(role, scope, name, why, sizeof why) != 0)
         return pctl_usage_error(ctx, "%s", why);
-
-    if (pctl_opt(opts, "allow-file"))
-        snprintf(allow, sizeof allow, "%s", pctl_opt(opts, "allow-file"));
-    else
-        snprintf(allow, sizeof allow, "%s/allow.txt", ctx->cfg.keys_dir.value);
+    s_allow_path(ctx, opts, allow, sizeof allow);
 
     if (access(pos[0], R_OK) != 0)
         return pctl_fail(ctx, "cannot read %s: %s", pos[0], strerror(errno));
@@ -160,15 +170,64 @@ int pctl_keys_grant(pctl_ctx_t *ctx, int argc, char **argv)
     if (auth_keypair_load(pos[0], &kp) != 0)
         return pctl_fail(ctx, "%s is not a key file (a line public=<40 Z85 characters>)",
                          pos[0]);
-    /* Appending to a broken list would hide the breakage until a service
-     * refuses to start; say so now instead. */
+    /* Editing a broken list would hide the breakage until a service
+     * refuses to start; say so now instead (auth_allow_file_append
+     * refuses it too, but without the line in the message). */
     if (access(allow, F_OK) == 0 && auth_allow_file_check(allow, err) != 0)
         return pctl_fail(ctx, "the allow-list is malformed, fix it first: %s", err);
     auth_role_t r;
     auth_role_parse(role, &r);
+    /* Adds the key, or replaces the entry that already lists it. */
     if (auth_allow_file_append(allow, kp.public_z85, r, scope, name) != 0)
-        return pctl_fail(ctx, "cannot append to %s: %s", allow, strerror(errno));
+        return pctl_fail(ctx, "cannot update %s: %s", allow, strerror(errno));
     printf("granted %s %s to %s (%s) in %s\n", role, scope, name, kp.public_z85, allow);
-    printf("the services read the allow-list at start: restart them (or reload) to apply\n");
+    printf(S_RESTART_NOTE);
+    return PCTL_EXIT_OK;
+}
+
+/* A Z85 public key as typed: 40 characters that decode. */
+static int s_is_z85_key(const char *s)
+{
+    uint8_t k[32];
+    return strlen(s) == AUTH_Z85_LEN - 1 && zmq_z85_decode(k, s) != NULL;
+}
+
+int pctl_keys_revoke(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    pctl_opt_t opts[] = {
+        {"allow-file", "FILE", "the allow-list (default: <keys-dir>/allow.txt)", NULL},
+        {0},
+    };
+    const char *pos[1];
+    int npos;
+    char allow[PCTL_PATH_LEN + 16], err[AUTH_ERR_LEN];
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 1, 1, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    s_allow_path(ctx, opts, allow, sizeof allow);
+
+    /* A key file if there is one by that name, else the key itself. */
+    auth_keypair_t kp;
+    if (access(pos[0], F_OK) == 0) {
+        if (auth_keypair_load(pos[0], &kp) != 0)
+            return pctl_fail(ctx, "%s is not a key file (a line public=<40 Z85 characters>)",
+                             pos[0]);
+    } else if (s_is_z85_key(pos[0])) {
+        snprintf(kp.public_z85, sizeof kp.public_z85, "%s", pos[0]);
+    } else {
+        return pctl_usage_error(ctx, "%s is neither a key file nor a public key "
+                                "(40 Z85 characters)", pos[0]);
+    }
+    if (access(allow, F_OK) != 0)
+        return pctl_fail(ctx, "cannot read %s: %s", allow, strerror(errno));
+    if (auth_allow_file_check(allow, err) != 0)
+        return pctl_fail(ctx, "the allow-list is malformed, fix it first: %s", err);
+    rc = auth_allow_file_remove(allow, kp.public_z85);
+    if (rc < 0)
+        return pctl_fail(ctx, "cannot update %s: %s", allow, strerror(errno));
+    if (rc > 0)
+        return pctl_fail(ctx, "%s is not in %s; nothing changed", kp.public_z85, allow);
+    printf("revoked %s in %s\n", kp.public_z85, allow);
+    printf(S_RESTART_NOTE);
     return PCTL_EXIT_OK;
 }
