@@ -20,6 +20,7 @@
 #include "hours.pb-c.h"
 #include "hrs_service.h"
 #include "hrs_store.h"
+#include "hup.h"
 #include "log.h"
 #include "server.h"
 
@@ -136,7 +137,8 @@ int main(int argc, char **argv)
     hrs_service_set_feed(svc, feed);
     if (server_watch(server, feed_producer_socket(feed), s_feed_readable, feed) != 0 ||
         server_every(server, FEED_TICK_MS, s_feed_tick, feed) != 0 ||
-        server_after_commit(server, s_feed_pump, feed) != 0)
+        server_after_commit(server, s_feed_pump, feed) != 0 ||
+        hup_install() != 0 || server_every(server, 500, hup_reload_tick, auth) != 0)
         goto done;
     {
         char d[CIVIL_DATE_LEN];

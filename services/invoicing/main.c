@@ -26,6 +26,7 @@
 #include "feed.h"
 #include "inv_api.h"
 #include "inv_store.h"
+#include "hup.h"
 #include "log.h"
 #include "server.h"
 
@@ -239,7 +240,8 @@ int main(int argc, char **argv)
     if (server_watch(svc.server, feed_producer_socket(svc.producer), s_producer_readable, &svc) != 0
         || server_watch(svc.server, feed_consumer_socket(svc.consumer), s_consumer_readable, &svc) != 0
         || server_every(svc.server, FEED_TICK_MS, s_tick, &svc) != 0
-        || server_after_commit(svc.server, s_after_commit, &svc) != 0)
+        || server_after_commit(svc.server, s_after_commit, &svc) != 0
+        || hup_install() != 0 || server_every(svc.server, 500, hup_reload_tick, auth) != 0)
         goto done;
     const char *auto_on = config_get(opts, "auto-issue");
     if (auto_on && strcmp(auto_on, "yes") == 0) {
@@ -247,11 +249,11 @@ int main(int argc, char **argv)
         if (server_every(svc.server, 60000, s_auto_issue, &svc) != 0)
             goto done;
     }
-    log_info("service.start", "invoicing API on %s, invoice feed on %s, hours feed from %s",
+    log_info("invoicing.start", "invoicing API on %s, invoice feed on %s, hours feed from %s",
              server_endpoint(svc.server), feed_producer_endpoint(svc.producer),
              config_get(opts, "hours-feed"));
     status = server_run(svc.server) == 0 ? 0 : 1;
-    log_info("service.stop", "stopped");
+    log_info("invoicing.stop", "stopped %s", status == 0 ? "cleanly" : "after an error");
 done:
     feed_consumer_destroy(&svc.consumer);
     feed_producer_destroy(&svc.producer);

@@ -164,7 +164,7 @@ with tempfile.TemporaryDirectory() as tmp:
        "%s instructor MDI mdi-workshop\n%s finance - carol\n" % (public, carol)
        and not os.path.exists(allow + ".tmp"),
        "a re-grant keeps comments and other lines, and no temporary file", open(allow).read())
-    ok("restart" in out, "grant says the services must restart", out)
+    ok("SIGHUP" in out, "grant says how running services apply it", out)
 
     # ---- keys revoke
     rc, out, err = run("keys", "revoke", "--help")

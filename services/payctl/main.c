@@ -76,15 +76,15 @@ static const pctl_cmd_t s_keys_cmds[] = {
      "or - (industries, finance, service). A key already listed gets the new\n"
      "role, scope and name in place of its old entry; the same grant again\n"
      "changes nothing. The file is rewritten atomically, comments kept.\n"
-     "Running services read the allow-list only when they start: restart them.\n",
+     "Running services re-read the allow-list on SIGHUP (or restart them).\n",
      pctl_keys_grant, NULL},
     {"revoke", "PUBFILE|PUBKEY [--allow-file FILE]",
      "remove a public key from the services' allow-list",
      "PUBFILE is a .pub or .key file; PUBKEY the 40-character public key.\n"
      "Exit 1 if the key is not listed. The file is rewritten atomically,\n"
      "comments and other entries kept.\n"
-     "A running service does not re-read the allow-list: the key keeps its\n"
-     "access (and any open connection) until the services are restarted.\n",
+     "Running services re-read the allow-list on SIGHUP (or restart them);\n"
+     "a connection already open keeps its access until it closes.\n",
      pctl_keys_revoke, NULL},
     {0},
 };

@@ -138,7 +138,7 @@ static void s_allow_path(const pctl_ctx_t *ctx, const pctl_opt_t *opts, char *ou
 }
 
 /* The services load the allow-list when they start; none re-reads it. */
-#define S_RESTART_NOTE "the services read the allow-list when they start: restart them to apply\n"
+#define S_RESTART_NOTE "running services apply this on SIGHUP (kill -HUP) or when they restart\n"
 
 int pctl_keys_grant(pctl_ctx_t *ctx, int argc, char **argv)
 {

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "config.h"
 #include "feed.h"
+#include "hup.h"
 #include "log.h"
 #include "server.h"
 #include "wage_api.h"
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
     config_opt_t opts[] = {
         {"data-dir", "PAY_DATA_DIR", "data", "folder of the stores; the wage store is <data-dir>/wages", NULL},
         {"endpoint", "PAY_WAGES_ENDPOINT", "tcp://127.0.0.1:5560", "API endpoint (ROUTER, CURVE)", NULL},
-        {"hours-feed", "PAY_WAGES_HOURS_FEED", "tcp://127.0.0.1:5551", "the hours feed to consume", NULL},
+        {"hours-feed", "PAY_HOURS_FEED", "tcp://127.0.0.1:5551", "the hours feed to consume", NULL},
         {"keys-dir", "PAY_KEYS_DIR", "keys", "folder holding wages.key, hours.pub and allow.txt", NULL},
         {"allow-file", "PAY_ALLOW_FILE", NULL, "allow-list of client keys (default <keys-dir>/allow.txt)", NULL},
         {"living-wage", "PAY_LIVING_WAGE", "2026-04-01:1271",
@@ -226,7 +227,8 @@ int main(int argc, char **argv)
     api.consumer = consumer;
     if (server_watch(server, feed_consumer_socket(consumer), s_feed_readable, consumer) != 0
         || server_every(server, FEED_TICK_MS, s_feed_tick, consumer) != 0
-        || server_every(server, 500, s_fold, ws) != 0)
+        || server_every(server, 500, s_fold, ws) != 0
+        || hup_install() != 0 || server_every(server, 500, hup_reload_tick, auth) != 0)
         goto done;
     {
         char d[CIVIL_DATE_LEN];
