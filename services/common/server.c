@@ -8,7 +8,24 @@
  *
  * Replay records: key = caller name, NUL, request_id; value = 8-byte
  * big-endian unix milliseconds when stored, 16-byte BLAKE2b of the request
- * frame, then the packed reply. */
+ * frame, then the packed reply.
+ *
+ * Pipelined commit. LMDB's commit is two syncs: fdatasync of the data
+ * pages, then the meta page written through an O_DSYNC descriptor. The
+ * batch is committed with MDB_NOMETASYNC (data pages synced, meta page
+ * written but not synced: a crash before the next sync loses the batch
+ * whole, never the database's integrity), and a helper thread then runs
+ * the fdatasync that makes the meta page durable, while this thread drains
+ * and runs the next batch's handlers in its own (uncommitted) transaction.
+ * The committed batch is "pending": its replies, counters and after-commit
+ * hooks wait until that fdatasync has returned, so nothing is acknowledged
+ * before it is durable, exactly as before. The pending batch is settled as
+ * soon as its sync is done (between two handler calls of the next batch,
+ * at the end of that batch's handlers and in any case before its commit),
+ * and before any timer, watch or stop runs: whenever code other than the
+ * handlers runs, every committed transaction is durable, so e.g. a feed
+ * producer never publishes an event that a crash could take back. Two sets
+ * of calls alternate: one pending, one being filled. */
 #include "server.h"
 
 #include <errno.h>
@@ -32,6 +49,8 @@
 #define S_ENV_FRAME_MAX 255
 #define S_KEY_MAX (AUTH_NAME_LEN + 1 + SERVER_REQUEST_ID_MAX)
 #define S_SHRINK_REPLY (64 * 1024)    /* bigger reply buffers are not kept */
+#define S_PIPELINE_MIN_BYTES (16 * 1024) /* request bytes worth overlapping a sync */
+#define S_PRUNE_BUSY_MS 20        /* next pruning step after one that deleted */
 
 typedef enum {
     CALL_READY = 0,   /* decoded, waiting for the transaction */
@@ -104,6 +123,27 @@ struct server_t {
     const ProtobufCFieldDescriptor *req_id_field;
     pthread_mutex_t stats_lock;
     server_stats_t stats;
+    /* pipelined commit: calls[0..max_batch) and calls[max_batch..2*max_batch)
+     * alternate; cur is the first call of the set being filled */
+    int cur;
+    int pending;             /* a committed batch awaits its sync */
+    int pend_base, pend_n, pend_ready, pend_runs;
+    uint64_t pend_malformed;
+    int data_fd;             /* the LMDB data file */
+    pthread_t syncer;
+    int syncer_started;
+    pthread_mutex_t sync_lock;
+    pthread_cond_t sync_cond;
+    int sync_requested, sync_quit, sync_result;
+    atomic_int sync_done;
+    int sync_pipe[2];        /* a byte each time a sync finishes */
+    /* pruning of old stored answers */
+    int64_t prune_due_ms;
+    uint8_t prune_from[S_KEY_MAX];   /* the next step starts at this key */
+    size_t prune_from_len;           /* 0: at the first key */
+    uint8_t *prune_keys;             /* SERVER_PRUNE_BATCH keys of S_KEY_MAX */
+    size_t prune_lens[SERVER_PRUNE_BATCH];
+    int prune_n;
 };
 
 /* ---- signals ------------------------------------------------------------ */
@@ -228,6 +268,52 @@ static size_t s_replay_key(const server_call_t *call, uint8_t key[S_KEY_MAX])
     return nlen + 1 + ilen;
 }
 
+/* ---- the sync thread ---------------------------------------------------- */
+
+static void *s_syncer_main(void *arg)
+{
+    server_t *self = arg;
+    pthread_mutex_lock(&self->sync_lock);
+    for (;;) {
+        while (!self->sync_requested && !self->sync_quit)
+            pthread_cond_wait(&self->sync_cond, &self->sync_lock);
+        if (!self->sync_requested)
+            break;
+        self->sync_requested = 0;
+        pthread_mutex_unlock(&self->sync_lock);
+        int r = fdatasync(self->data_fd) == 0 ? 0 : errno;
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_result = r;
+        atomic_store(&self->sync_done, 1);
+        pthread_cond_broadcast(&self->sync_cond);
+        ssize_t w = write(self->sync_pipe[1], "d", 1);
+        (void)w;
+    }
+    pthread_mutex_unlock(&self->sync_lock);
+    return NULL;
+}
+
+static void s_sync_start(server_t *self)
+{
+    pthread_mutex_lock(&self->sync_lock);
+    atomic_store(&self->sync_done, 0);
+    self->sync_result = 0;
+    self->sync_requested = 1;
+    pthread_cond_broadcast(&self->sync_cond);
+    pthread_mutex_unlock(&self->sync_lock);
+}
+
+/* Waits for the sync asked for last; returns 0 or the errno of fdatasync. */
+static int s_sync_wait(server_t *self)
+{
+    pthread_mutex_lock(&self->sync_lock);
+    while (!atomic_load(&self->sync_done))
+        pthread_cond_wait(&self->sync_cond, &self->sync_lock);
+    int r = self->sync_result;
+    pthread_mutex_unlock(&self->sync_lock);
+    return r;
+}
+
 /* ---- handler API -------------------------------------------------------- */
 
 int server_reply(server_call_t *call, const ProtobufCMessage *reply)
@@ -300,7 +386,10 @@ server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg)
     if (!self)
         return NULL;
     self->wake[0] = self->wake[1] = -1;
+    self->sync_pipe[0] = self->sync_pipe[1] = -1;
     pthread_mutex_init(&self->stats_lock, NULL);
+    pthread_mutex_init(&self->sync_lock, NULL);
+    pthread_cond_init(&self->sync_cond, NULL);
     if (!zmq_ctx || !store || !cfg || !cfg->endpoint || !cfg->request_desc
         || !cfg->reply_desc || !cfg->handler) {
         log_error("server.config", "context, store, endpoint, descriptors and handler "
@@ -327,6 +416,11 @@ server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg)
         c->linger_ms = 1000;
     else if (c->linger_ms < 0)
         c->linger_ms = 0;
+    if (c->replay_ttl_s == 0)
+        c->replay_ttl_s = SERVER_REPLAY_TTL_S;
+    if (c->prune_interval_ms <= 0)
+        c->prune_interval_ms = SERVER_PRUNE_MS;
+    self->prune_due_ms = s_now_ms() + c->prune_interval_ms;
     c->endpoint = NULL;   /* borrowed; only needed here */
 
     self->req_id_field = protobuf_c_message_descriptor_get_field(cfg->request_desc, 1);
@@ -355,20 +449,45 @@ server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg)
     if (sodium_init() < 0)
         goto fail;
 
-    self->calls = calloc((size_t)c->max_batch, sizeof *self->calls);
-    if (!self->calls)
+    self->calls = calloc(2 * (size_t)c->max_batch, sizeof *self->calls);
+    self->prune_keys = malloc((size_t)SERVER_PRUNE_BATCH * S_KEY_MAX);
+    if (!self->calls || !self->prune_keys)
         goto fail;
-    for (int i = 0; i < c->max_batch; i++)
+    for (int i = 0; i < 2 * c->max_batch; i++)
         self->calls[i].server = self;
 
     if (pipe(self->wake) != 0) {
         self->wake[0] = self->wake[1] = -1;
         goto fail;
     }
+    if (pipe(self->sync_pipe) != 0) {
+        self->sync_pipe[0] = self->sync_pipe[1] = -1;
+        goto fail;
+    }
     for (int i = 0; i < 2; i++) {
         fcntl(self->wake[i], F_SETFL, fcntl(self->wake[i], F_GETFL) | O_NONBLOCK);
         fcntl(self->wake[i], F_SETFD, FD_CLOEXEC);
+        fcntl(self->sync_pipe[i], F_SETFL, fcntl(self->sync_pipe[i], F_GETFL) | O_NONBLOCK);
+        fcntl(self->sync_pipe[i], F_SETFD, FD_CLOEXEC);
     }
+    {
+        mdb_filehandle_t fd;
+        if (mdb_env_get_fd(store_env(store), &fd) != 0)
+            goto fail;
+        self->data_fd = fd;
+    }
+    atomic_store(&self->sync_done, 1);
+    {
+        /* The sync thread takes no signals: they stay with the loop. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int prc = pthread_create(&self->syncer, NULL, s_syncer_main, self);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (prc != 0)
+            goto fail;
+    }
+    self->syncer_started = 1;
 
     self->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (!self->router)
@@ -410,10 +529,17 @@ void server_destroy(server_t **self_p)
     if (!self_p || !*self_p)
         return;
     server_t *self = *self_p;
+    if (self->syncer_started) {
+        pthread_mutex_lock(&self->sync_lock);
+        self->sync_quit = 1;
+        pthread_cond_broadcast(&self->sync_cond);
+        pthread_mutex_unlock(&self->sync_lock);
+        pthread_join(self->syncer, NULL);
+    }
     if (self->router)
         zmq_close(self->router);
     if (self->calls) {
-        for (int i = 0; i < self->cfg.max_batch; i++) {
+        for (int i = 0; i < 2 * self->cfg.max_batch; i++) {
             server_call_t *c = &self->calls[i];
             if (c->has_payload)
                 zmq_msg_close(&c->payload);
@@ -424,10 +550,16 @@ void server_destroy(server_t **self_p)
     }
     if (s_signal_fd == self->wake[1])
         s_signal_fd = -1;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (self->wake[i] >= 0)
             close(self->wake[i]);
+        if (self->sync_pipe[i] >= 0)
+            close(self->sync_pipe[i]);
+    }
     pthread_mutex_destroy(&self->stats_lock);
+    pthread_mutex_destroy(&self->sync_lock);
+    pthread_cond_destroy(&self->sync_cond);
+    free(self->prune_keys);
     free(self);
     *self_p = NULL;
 }
@@ -593,9 +725,12 @@ static void s_decode_call(server_t *self, server_call_t *c)
 
 typedef struct {
     server_t *self;
+    int base;      /* first call of the batch in self->calls */
     int n;
     int runs;
 } s_batch_t;
+
+static void s_settle(server_t *self);
 
 /* Runs one READY call in a nested transaction of `txn`. Returns 0, or an
  * error that must abort the whole batch (MDB_MAP_FULL included). */
@@ -669,9 +804,10 @@ static int s_batch_body(MDB_txn *txn, void *arg)
 {
     s_batch_t *b = arg;
     server_t *self = b->self;
+    server_call_t *calls = &self->calls[b->base];
     b->runs++;
     for (int i = 0; i < b->n; i++) {
-        server_call_t *c = &self->calls[i];
+        server_call_t *c = &calls[i];
         if (c->state == CALL_READY) {
             c->reply_len = 0;
             c->outcome = OUT_NONE;
@@ -679,13 +815,20 @@ static int s_batch_body(MDB_txn *txn, void *arg)
         }
     }
     for (int i = 0; i < b->n; i++) {
-        server_call_t *c = &self->calls[i];
+        server_call_t *c = &calls[i];
         if (c->state != CALL_READY)
             continue;
         int rc = s_run_call(self, c, txn);
         if (rc != 0)
             return rc;
+        /* The previous batch's sync may be done: answer it now. */
+        if (self->pending && atomic_load(&self->sync_done))
+            s_settle(self);
     }
+    /* Before this batch commits, the previous one is durable and answered
+     * (its hooks read the store: they see it, not this uncommitted batch). */
+    if (self->pending)
+        s_settle(self);
     return 0;
 }
 
@@ -702,16 +845,104 @@ static int s_send_reply(server_t *self, server_call_t *c)
     return 0;
 }
 
-/* Drains, decodes, commits and answers one batch. Returns the number of
- * requests taken, or -1 on a socket error. */
+/* Counters, replies, call reset and (if committed) the after-commit hooks
+ * of the batch of `n` calls from `base`. */
+static void s_finish(server_t *self, int base, int n, int ready, uint64_t malformed, int runs,
+                     int committed)
+{
+    server_call_t *calls = &self->calls[base];
+    /* Counters first, so that a client holding its reply sees them. */
+    pthread_mutex_lock(&self->stats_lock);
+    server_stats_t *s = &self->stats;
+    s->requests += (uint64_t)n;
+    s->malformed += malformed;
+    if (ready > 0) {
+        s->batches++;
+        if ((uint64_t)ready > s->max_batch)
+            s->max_batch = (uint64_t)ready;
+        if (runs > 1)
+            s->map_retries += (uint64_t)(runs - 1);
+        if (committed) {
+            s->commits++;
+        } else {
+            s->errors++;
+        }
+        for (int i = 0; committed && i < n; i++) {
+            switch (calls[i].outcome) {
+            case OUT_KEPT: s->handled++; break;
+            case OUT_ROLLED_BACK: s->handled++; s->rolled_back++; break;
+            case OUT_REPLAYED: s->replays++; break;
+            case OUT_CONFLICT: s->conflicts++; break;
+            default: break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&self->stats_lock);
+
+    uint64_t send_errors = 0;
+    for (int i = 0; i < n; i++)
+        if (s_send_reply(self, &calls[i]) != 0)
+            send_errors++;
+    if (send_errors) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.errors += send_errors;
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+
+    for (int i = 0; i < n; i++)
+        s_call_reset(&calls[i]);
+
+    if (committed)
+        for (int i = 0; i < self->n_hooks; i++)
+            if (self->hooks[i].fn(self->hooks[i].arg) != 0) {
+                log_warn("server.hook", "after-commit hook %d failed", i);
+                pthread_mutex_lock(&self->stats_lock);
+                self->stats.errors++;
+                pthread_mutex_unlock(&self->stats_lock);
+            }
+}
+
+/* Waits for the pending batch's sync, then answers it. If the sync failed,
+ * the batch may not be durable: every request gets INTERNAL. */
+static void s_settle(server_t *self)
+{
+    if (!self->pending)
+        return;
+    int r = s_sync_wait(self);
+    char buf[64];
+    while (read(self->sync_pipe[0], buf, sizeof buf) > 0) {
+    }
+    self->pending = 0;
+    int committed = 1;
+    if (r != 0) {
+        log_error("server.commit", "batch of %d requests not made durable: fdatasync: %s",
+                  self->pend_ready, strerror(r));
+        committed = 0;
+        for (int i = 0; i < self->pend_n; i++) {
+            server_call_t *c = &self->calls[self->pend_base + i];
+            if (c->state == CALL_READY) {
+                s_reply_error(c, PAY__STATUS__INTERNAL,
+                              "storage error; the request may not have been stored");
+                c->outcome = OUT_NONE;
+            }
+        }
+    }
+    s_finish(self, self->pend_base, self->pend_n, self->pend_ready, self->pend_malformed,
+             self->pend_runs, committed);
+}
+
+/* Drains, decodes and commits one batch; it is answered once durable (see
+ * s_settle). Returns the number of requests taken, or -1 on a socket error. */
 static int s_batch(server_t *self)
 {
     int n = 0, ready = 0, rc;
+    int base = self->cur;
+    server_call_t *calls = &self->calls[base];
     int64_t t0 = s_now_us(), limit = (int64_t)self->cfg.max_batch_ms * 1000;
     while (n < self->cfg.max_batch) {
         if (n > 0 && s_now_us() - t0 >= limit)
             break;
-        rc = s_recv_call(self, &self->calls[n]);
+        rc = s_recv_call(self, &calls[n]);
         if (rc < 0) {
             if (n == 0)
                 return -1;
@@ -726,7 +957,7 @@ static int s_batch(server_t *self)
 
     uint64_t malformed = 0;
     for (int i = 0; i < n; i++) {
-        server_call_t *c = &self->calls[i];
+        server_call_t *c = &calls[i];
         if (c->state == CALL_READY)
             s_decode_call(self, c);
         if (c->state == CALL_READY)
@@ -735,75 +966,51 @@ static int s_batch(server_t *self)
             malformed++;
     }
 
-    s_batch_t b = {self, n, 0};
-    int committed = 0;
-    if (ready > 0) {
-        rc = store_write(self->store, s_batch_body, &b);
-        if (rc == 0) {
-            committed = 1;
-        } else {
-            log_error("server.commit", "batch of %d requests not committed: %s", ready,
-                      mdb_strerror(rc));
-            for (int i = 0; i < n; i++) {
-                server_call_t *c = &self->calls[i];
-                if (c->state == CALL_READY) {
-                    s_reply_error(c, PAY__STATUS__INTERNAL,
-                                  "storage error; nothing was changed");
-                    c->outcome = OUT_NONE;
-                }
+    /* The previous batch is answered before this one runs if its sync is
+     * done already, or if this batch is light: overlapping the sync with a
+     * few small requests gains little, and would split closed-loop clients
+     * into two groups, each waiting for the other's commit. */
+    if (self->pending) {
+        size_t bytes = 0;
+        for (int i = 0; i < n; i++)
+            if (calls[i].state == CALL_READY)
+                bytes += zmq_msg_size(&calls[i].payload);
+        if (bytes < S_PIPELINE_MIN_BYTES || atomic_load(&self->sync_done))
+            s_settle(self);
+    }
+    s_batch_t b = {self, base, n, 0};
+    if (ready == 0) {
+        s_settle(self);
+        s_finish(self, base, n, 0, malformed, 0, 0);
+        return n;
+    }
+    MDB_env *env = store_env(self->store);
+    mdb_env_set_flags(env, MDB_NOMETASYNC, 1);
+    rc = store_write(self->store, s_batch_body, &b);
+    mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
+    s_settle(self);   /* if the body did not get to it */
+    if (rc != 0) {
+        log_error("server.commit", "batch of %d requests not committed: %s", ready,
+                  mdb_strerror(rc));
+        for (int i = 0; i < n; i++) {
+            server_call_t *c = &calls[i];
+            if (c->state == CALL_READY) {
+                s_reply_error(c, PAY__STATUS__INTERNAL, "storage error; nothing was changed");
+                c->outcome = OUT_NONE;
             }
         }
+        s_finish(self, base, n, ready, malformed, b.runs, 0);
+        return n;
     }
-
-    /* Counters first, so that a client holding its reply sees them. */
-    pthread_mutex_lock(&self->stats_lock);
-    server_stats_t *s = &self->stats;
-    s->requests += (uint64_t)n;
-    s->malformed += malformed;
-    if (ready > 0) {
-        s->batches++;
-        if ((uint64_t)ready > s->max_batch)
-            s->max_batch = (uint64_t)ready;
-        if (b.runs > 1)
-            s->map_retries += (uint64_t)(b.runs - 1);
-        if (committed) {
-            s->commits++;
-        } else {
-            s->errors++;
-        }
-        for (int i = 0; committed && i < n; i++) {
-            switch (self->calls[i].outcome) {
-            case OUT_KEPT: s->handled++; break;
-            case OUT_ROLLED_BACK: s->handled++; s->rolled_back++; break;
-            case OUT_REPLAYED: s->replays++; break;
-            case OUT_CONFLICT: s->conflicts++; break;
-            default: break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&self->stats_lock);
-
-    uint64_t send_errors = 0;
-    for (int i = 0; i < n; i++)
-        if (s_send_reply(self, &self->calls[i]) != 0)
-            send_errors++;
-    if (send_errors) {
-        pthread_mutex_lock(&self->stats_lock);
-        self->stats.errors += send_errors;
-        pthread_mutex_unlock(&self->stats_lock);
-    }
-
-    for (int i = 0; i < n; i++)
-        s_call_reset(&self->calls[i]);
-
-    if (committed)
-        for (int i = 0; i < self->n_hooks; i++)
-            if (self->hooks[i].fn(self->hooks[i].arg) != 0) {
-                log_warn("server.hook", "after-commit hook %d failed", i);
-                pthread_mutex_lock(&self->stats_lock);
-                self->stats.errors++;
-                pthread_mutex_unlock(&self->stats_lock);
-            }
+    /* Committed, the meta page not yet synced: answered once it is. */
+    s_sync_start(self);
+    self->pending = 1;
+    self->pend_base = base;
+    self->pend_n = n;
+    self->pend_ready = ready;
+    self->pend_runs = b.runs;
+    self->pend_malformed = malformed;
+    self->cur = base == 0 ? self->cfg.max_batch : 0;
     return n;
 }
 
@@ -811,7 +1018,7 @@ static int s_batch(server_t *self)
  * clients retry elsewhere at once instead of waiting out their timeout. */
 static void s_refuse_pending(server_t *self)
 {
-    server_call_t *c = &self->calls[0];
+    server_call_t *c = &self->calls[self->cur];
     for (int i = 0; i < 100 * self->cfg.max_batch; i++) {
         int rc = s_recv_call(self, c);
         if (rc <= 0)
@@ -833,16 +1040,106 @@ static void s_refuse_pending(server_t *self)
     }
 }
 
+/* ---- pruning old stored answers ----------------------------------------- */
+
+static int s_prune_body(MDB_txn *txn, void *arg)
+{
+    server_t *self = arg;
+    for (int i = 0; i < self->prune_n; i++) {
+        MDB_val k = {self->prune_lens[i], self->prune_keys + (size_t)i * S_KEY_MAX};
+        int rc = mdb_del(txn, self->req_dbi, &k, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    return 0;
+}
+
+/* One bounded step: examines up to SERVER_PRUNE_SCAN entries from where the
+ * last step stopped (wrapping at the end) and deletes those stored before
+ * now - replay_ttl_s, at most SERVER_PRUNE_BATCH, in one transaction. Runs
+ * only when no batch is pending, so its commit is an ordinary durable one. */
+static void s_prune_step(server_t *self)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t cutoff = s_unix_ms() - (uint64_t)self->cfg.replay_ttl_s * 1000;
+    int rc, scanned = 0;
+    self->prune_n = 0;
+    if ((rc = store_read_begin(self->store, &txn)) != 0
+        || (rc = mdb_cursor_open(txn, self->req_dbi, &cur)) != 0)
+        goto done;
+    if (self->prune_from_len > 0) {
+        k.mv_size = self->prune_from_len;
+        k.mv_data = self->prune_from;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    }
+    while (rc == 0 && scanned < SERVER_PRUNE_SCAN && self->prune_n < SERVER_PRUNE_BATCH) {
+        scanned++;
+        if (v.mv_size >= 8 && k.mv_size <= S_KEY_MAX
+            && store_be64_get(v.mv_data) < cutoff) {
+            memcpy(self->prune_keys + (size_t)self->prune_n * S_KEY_MAX, k.mv_data, k.mv_size);
+            self->prune_lens[self->prune_n++] = k.mv_size;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc == 0 && k.mv_size <= S_KEY_MAX) {
+        memcpy(self->prune_from, k.mv_data, k.mv_size);   /* the next step starts here */
+        self->prune_from_len = k.mv_size;
+        rc = 0;
+    } else {
+        self->prune_from_len = 0;   /* at the end: start again from the first */
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+done:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);   /* closed before any write: the map may grow */
+    if (rc == 0 && self->prune_n > 0) {
+        rc = store_write(self->store, s_prune_body, self);
+        if (rc == 0) {
+            pthread_mutex_lock(&self->stats_lock);
+            self->stats.pruned += (uint64_t)self->prune_n;
+            pthread_mutex_unlock(&self->stats_lock);
+        }
+    }
+    if (rc != 0)
+        log_warn("server.prune", "pruning stored answers: %s", mdb_strerror(rc));
+}
+
+static void s_prune_maybe(server_t *self)
+{
+    if (self->cfg.replay_ttl_s < 0)
+        return;
+    int64_t now = s_now_ms();
+    if (now < self->prune_due_ms)
+        return;
+    s_settle(self);
+    s_prune_step(self);
+    /* While old entries turn up, keep going at a faster pace (each step is
+     * still bounded), so that pruning keeps up with a busy service. */
+    int next = self->cfg.prune_interval_ms;
+    if (self->prune_n > 0 && next > S_PRUNE_BUSY_MS)
+        next = S_PRUNE_BUSY_MS;
+    self->prune_due_ms = s_now_ms() + next;
+}
+
 /* ---- the loop ----------------------------------------------------------- */
 
 static long s_timeout(server_t *self)
 {
-    if (self->n_timers == 0)
-        return -1;
     int64_t now = s_now_ms(), next = INT64_MAX;
+    if (self->cfg.replay_ttl_s >= 0)
+        next = self->prune_due_ms;
     for (int i = 0; i < self->n_timers; i++)
         if (self->timers[i].due_ms < next)
             next = self->timers[i].due_ms;
+    if (next == INT64_MAX)
+        return -1;
     return next <= now ? 0 : (long)(next - now);
 }
 
@@ -853,6 +1150,7 @@ static void s_run_timers(server_t *self)
         s_timer_t *t = &self->timers[i];
         if (t->due_ms > now)
             continue;
+        s_settle(self);
         /* Schedule from now: a slow loop skips ticks rather than bunching. */
         t->due_ms = now + t->interval_ms;
         if (t->fn(t->arg) != 0)
@@ -875,12 +1173,13 @@ int server_run(server_t *self)
         sigaction(SIGINT, &sa, &old_int);
     }
 
-    zmq_pollitem_t items[2 + SERVER_MAX_WATCHES];
-    int n_items = 2 + self->n_watches;
+    zmq_pollitem_t items[3 + SERVER_MAX_WATCHES];
+    int n_items = 3 + self->n_watches;
     items[0] = (zmq_pollitem_t){self->router, 0, ZMQ_POLLIN, 0};
     items[1] = (zmq_pollitem_t){NULL, self->wake[0], ZMQ_POLLIN, 0};
+    items[2] = (zmq_pollitem_t){NULL, self->sync_pipe[0], ZMQ_POLLIN, 0};
     for (int i = 0; i < self->n_watches; i++)
-        items[2 + i] = (zmq_pollitem_t){self->watches[i].socket, 0, ZMQ_POLLIN, 0};
+        items[3 + i] = (zmq_pollitem_t){self->watches[i].socket, 0, ZMQ_POLLIN, 0};
 
     while (!s_stopping(self)) {
         int prc = zmq_poll(items, n_items, s_timeout(self));
@@ -896,6 +1195,8 @@ int server_run(server_t *self)
             while (read(self->wake[0], buf, sizeof buf) > 0) {
             }
         }
+        if (self->pending && atomic_load(&self->sync_done))
+            s_settle(self);
         if (s_stopping(self))
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -904,13 +1205,18 @@ int server_run(server_t *self)
                 break;
             }
         }
+        /* Watches and timers see only durable commits. */
         for (int i = 0; i < self->n_watches; i++)
-            if (items[2 + i].revents & ZMQ_POLLIN)
+            if (items[3 + i].revents & ZMQ_POLLIN) {
+                s_settle(self);
                 if (self->watches[i].fn(self->watches[i].arg) != 0)
                     log_warn("server.watch", "watch %d failed", i);
+            }
         s_run_timers(self);
+        s_prune_maybe(self);
     }
 
+    s_settle(self);   /* the batch in hand: answered once durable */
     if (rc == 0) {
         s_refuse_pending(self);
         server_stats_t st;

@@ -12,6 +12,17 @@
  * changed). Durability is that of one request per commit; the cost of the
  * fsync is shared by the whole batch.
  *
+ * Pipelined commit: the commit syncs the data pages and writes LMDB's meta
+ * page without syncing it (MDB_NOMETASYNC); a helper thread then syncs it
+ * while the loop drains the next batch and runs its handlers. The replies,
+ * counters and after-commit hooks of a batch wait until that sync is done,
+ * so nothing is acknowledged before it is durable. Timers and watches only
+ * run when every committed batch is durable. After-commit hooks may run
+ * while the NEXT batch's write transaction is open (uncommitted) in the
+ * loop's thread: they may read the store (a read-only transaction sees
+ * exactly the committed, durable state, as a feed producer's pump needs)
+ * but must not write to it.
+ *
  * Idempotency: the answer to every request whose handler kept its writes is
  * stored, in the same nested transaction, in the database
  * SERVER_REQUESTS_DB (which the service must name in store_open), keyed by
@@ -20,6 +31,15 @@
  * byte for byte, and the handler is not called; the same id with different
  * bytes gets DUPLICATE_CONFLICT. That is what makes the client's blind
  * resend (client.h) safe.
+ *
+ * Stored answers are kept for replay_ttl_s (default SERVER_REPLAY_TTL_S,
+ * 7 days), then pruned: a timer of the loop (every prune_interval_ms)
+ * examines at most SERVER_PRUNE_SCAN entries, resuming where the last step
+ * stopped, and deletes at most SERVER_PRUNE_BATCH of them in one small
+ * write transaction, so pruning never stalls the loop; after a step that
+ * deleted something the next one follows within 20 ms, so that pruning
+ * keeps up with a busy service. A request resent after its answer was
+ * pruned is handled as a new one.
  *
  * Handlers are plain functions, run in the loop's thread. The caller's
  * identity comes from the connection's ZAP User-Id, never from the payload.
@@ -57,6 +77,10 @@
 #define SERVER_MAX_WATCHES 16
 #define SERVER_MAX_TIMERS 16
 #define SERVER_MAX_HOOKS 8
+#define SERVER_REPLAY_TTL_S (7L * 24 * 3600)   /* stored answers kept (default) */
+#define SERVER_PRUNE_MS 1000        /* a pruning step this often (default) */
+#define SERVER_PRUNE_SCAN 1024      /* entries examined per step */
+#define SERVER_PRUNE_BATCH 256      /* entries deleted per step */
 
 typedef struct server_t server_t;
 
@@ -97,6 +121,9 @@ typedef struct {
     int heartbeat_ms;               /* ZMQ_HEARTBEAT_IVL; 0: 1000 */
     int heartbeat_timeout_ms;       /* ZMQ_HEARTBEAT_TIMEOUT/TTL; 0: 3 * ivl */
     int linger_ms;                  /* ZMQ_LINGER at close; 0: 1000; < 0: none */
+    long replay_ttl_s;              /* stored answers older than this are pruned;
+                                       0: SERVER_REPLAY_TTL_S; < 0: kept forever */
+    int prune_interval_ms;          /* 0: SERVER_PRUNE_MS */
 } server_config_t;
 
 typedef struct {
@@ -112,6 +139,7 @@ typedef struct {
     uint64_t unavailable;   /* refused while stopping */
     uint64_t max_batch;     /* most requests in one batch */
     uint64_t map_retries;   /* batches rerun after MDB_MAP_FULL */
+    uint64_t pruned;        /* stored answers deleted for their age */
 } server_stats_t;
 
 /* Creates the ROUTER with CURVE (or plaintext if insecure_plaintext),
@@ -131,8 +159,9 @@ const char *server_endpoint(server_t *self);
 int server_watch(server_t *self, void *socket, server_fn *fn, void *arg);
 /* Calls fn(arg) about every interval_ms (up to SERVER_MAX_TIMERS). */
 int server_every(server_t *self, int interval_ms, server_fn *fn, void *arg);
-/* Calls fn(arg) after each committed batch of API requests, after the
- * replies are sent (e.g. a feed producer's pump). */
+/* Calls fn(arg) after each committed batch of API requests, once it is
+ * durable and its replies are sent (e.g. a feed producer's pump). fn may
+ * read the store but must not write to it (see "Pipelined commit"). */
 int server_after_commit(server_t *self, server_fn *fn, void *arg);
 
 /* Runs the loop until server_stop or a signal. Returns 0 on a clean stop,

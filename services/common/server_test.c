@@ -21,6 +21,7 @@ static char s_dir[] = "/tmp/server_test.XXXXXX";
 static void *s_ctx;
 static auth_t *s_auth;
 static auth_keypair_t s_server_keys, s_alice, s_bob;
+static int s_prune_ms;   /* prune_interval_ms of the next s_start (0: default) */
 
 typedef struct {
     store_t *store;
@@ -91,6 +92,7 @@ static int s_start(s_env_t *env, const char *name, const char *endpoint, size_t 
         .max_frame = max_frame,
         .no_signals = 1,
         .linger_ms = 200,
+        .prune_interval_ms = s_prune_ms,
     };
     env->server = server_new(s_ctx, env->store, &cfg);
     if (!env->server)
@@ -577,6 +579,95 @@ static void test_map_full(void)
     TAP_EQ_INT(s_stop(&env), 0, "small-map server stops");
 }
 
+/* Stored answers: `n` entries named <prefix><i>, stored `age_s` ago. */
+typedef struct {
+    MDB_dbi dbi;
+    const char *prefix;
+    int n;
+    long age_s;
+} s_aged_t;
+
+static int s_put_aged(MDB_txn *txn, void *arg)
+{
+    s_aged_t *a = arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t at = ((uint64_t)ts.tv_sec - (uint64_t)a->age_s) * 1000;
+    for (int i = 0; i < a->n; i++) {
+        char key[64];
+        int kl = snprintf(key, sizeof key, "alice%c%s%d", 0, a->prefix, i);
+        uint8_t val[8 + 16 + 4] = {0};
+        store_be64_put(val, at);
+        memcpy(val + 24, "ansr", 4);
+        int rc = store_put(txn, a->dbi, key, (size_t)kl, val, sizeof val, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int s_has_key(store_t *st, const char *prefix, int i)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof key, "alice%c%s%d", 0, prefix, i);
+    MDB_txn *txn;
+    MDB_val v;
+    if (store_read_begin(st, &txn) != 0)
+        return -1;
+    int rc = store_get(txn, store_dbi(st, SERVER_REQUESTS_DB), key, (size_t)kl, &v);
+    mdb_txn_abort(txn);
+    return rc == 0;
+}
+
+static void test_prune(void)
+{
+    /* 600 answers stored 8 days ago (more than two steps' worth), 5 stored
+     * 6 days ago, then a live request: with the default 7-day age, the
+     * old ones go, in bounded steps, and the others stay. */
+    char path[256];
+    const char *dbs[] = {"kv", SERVER_REQUESTS_DB, NULL};
+    snprintf(path, sizeof path, "%s/prune", s_dir);
+    store_t *st = store_open(path, dbs, 0);
+    s_aged_t old = {store_dbi(st, SERVER_REQUESTS_DB), "old-", 600, 8L * 24 * 3600};
+    s_aged_t recent = {old.dbi, "recent-", 5, 6L * 24 * 3600};
+    TAP_OK(st && store_write(st, s_put_aged, &old) == 0
+               && store_write(st, s_put_aged, &recent) == 0,
+           "answers stored 8 and 6 days ago");
+    store_destroy(&st);
+
+    s_env_t env;
+    s_prune_ms = 20;
+    TAP_EQ_INT(s_start(&env, "prune", "tcp://127.0.0.1:*", 0, 0, 0), 0, "pruning server up");
+    s_prune_ms = 0;
+    client_t *c = s_client(&env, &s_alice);
+    int status = -1;
+    s_incr(c, "live-0", "pruned-kv", 1, &status);
+    TAP_EQ_INT(status, PAY__STATUS__OK, "a live request is answered (and its answer stored)");
+    server_stats_t stats = {0};
+    for (int i = 0; i < 300; i++) {
+        server_stats(env.server, &stats);
+        if (stats.pruned >= 600)
+            break;
+        s_sleep_ms(10);
+    }
+    TAP_EQ_INT((long)stats.pruned, 600, "the 600 old answers pruned");
+    s_sleep_ms(100);   /* a few more steps: nothing else goes */
+    server_stats(env.server, &stats);
+    TAP_EQ_INT((long)stats.pruned, 600, "and nothing more");
+    int64_t v = s_incr(c, "live-0", "pruned-kv", 1, &status);
+    TAP_OK(status == PAY__STATUS__OK && v == 1, "the live request's answer still replays");
+    client_destroy(&c);
+    store_t *store = env.store;
+    int old_left = 0, recent_left = 0;
+    for (int i = 0; i < old.n; i++)
+        old_left += s_has_key(store, "old-", i);
+    for (int i = 0; i < recent.n; i++)
+        recent_left += s_has_key(store, "recent-", i);
+    TAP_EQ_INT(old_left, 0, "no answer older than 7 days is left");
+    TAP_EQ_INT(recent_left, 5, "answers younger than 7 days are kept");
+    TAP_EQ_INT(s_stop(&env), 0, "pruning server stops");
+}
+
 typedef struct {
     s_env_t *env;
     const char *endpoint;
@@ -750,6 +841,7 @@ int main(void)
     test_rollback(&env);
     test_replay(&env);
     test_map_full();
+    test_prune();
     test_stop_and_restart(&env);
     TAP_EQ_INT(s_stop(&env), 0, "restarted server stops");
     test_config_errors();

@@ -511,19 +511,30 @@ static int s_accept(hrs_service_t *self, s_lookup_t *l, const hrs_record_t *rec,
     memcpy(s->recorded_by, self->caller->name, sizeof s->recorded_by);
     s->recorded_by[sizeof s->recorded_by - 1] = '\0';
     s->recorded_at = clock_unix_now();
-    /* The event first: its seq orders the record in the contract index. */
-    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
-    Pay__HoursRecorded body = PAY__HOURS_RECORDED__INIT;
-    Pay__RecordState st;
-    char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
+    /* The event first: its seq orders the record in the contract index.
+     * The RecordState is packed once, for the event and the stored record:
+     * HoursEvent {at = 1; recorded = 2 {record = 1}}, written as protobuf-c
+     * would (field order), the `at` part packed by protobuf-c itself. */
+    uint8_t state[HRS_STATE_PACK_MAX], buf[S_EVENT_MAX];
     uint64_t seq = 0;
-    hrs_store_state(s, &st, date, week);
-    body.record = &st;
-    ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
-    ev.recorded = &body;
-    if ((rc = s_emit_seq(self, &ev, &seq)) != 0)
+    size_t slen = hrs_store_pack_state(s, state);
+    uint8_t inner[16];
+    size_t ilen = hrs_store_pb_len_prefix(inner, 1, slen);
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    ev.has_at = 1;
+    ev.at = (uint64_t)clock_unix_now();
+    size_t len = pay__hours_event__pack(&ev, buf);
+    if (len + 11 + ilen + slen > sizeof buf)
+        return MDB_BAD_VALSIZE;
+    len += hrs_store_pb_len_prefix(buf + len, 2, ilen + slen);
+    memcpy(buf + len, inner, ilen);
+    len += ilen;
+    memcpy(buf + len, state, slen);
+    len += slen;
+    if ((rc = feed_outbox_append(self->txn, hrs_store_outbox_dbi(self->store), buf, len,
+                                 &seq)) != 0)
         return rc;
-    return hrs_store_insert(self->store, self->txn, s, seq, tally);
+    return hrs_store_insert_packed(self->store, self->txn, s, state, slen, seq, tally);
 }
 
 static int s_submit(hrs_service_t *self, const Pay__SubmitHours *req)

@@ -35,9 +35,23 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "by_day",      "by_contract", "totals",
     "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
 
+/* Contracts decoded lately, each with the exact bytes it was decoded from:
+ * a lookup whose stored value has the same bytes copies the decoded row
+ * instead of unpacking again. Keyed by content, so it is right whatever
+ * transaction (committed, nested, aborted) the bytes were read in. */
+#define S_MEMO_CONTRACTS 16
+
+typedef struct {
+    uint8_t *raw;
+    size_t len, cap;
+    hrs_contract_t k;
+} s_contract_memo_t;
+
 struct hrs_store_t {
     store_t *store;
     MDB_dbi dbi[DB_COUNT];
+    s_contract_memo_t memo[S_MEMO_CONTRACTS];
+    int memo_n, memo_next;
 };
 
 hrs_store_t *hrs_store_open(const char *dir, size_t map_size)
@@ -62,6 +76,8 @@ void hrs_store_destroy(hrs_store_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    for (int i = 0; i < S_MEMO_CONTRACTS; i++)
+        free((*self_p)->memo[i].raw);
     store_destroy(&(*self_p)->store);
     free(*self_p);
     *self_p = NULL;
@@ -437,6 +453,15 @@ int hrs_store_get_contract(hrs_store_t *self, MDB_txn *txn, const char *id, hrs_
     int rc = s_get(txn, self->dbi[DB_CONTRACTS], &k, &v);
     if (rc != 0 || !out)
         return rc;
+    for (int i = 0; i < self->memo_n; i++) {
+        s_contract_memo_t *e = &self->memo[i];
+        if (e->len == v.mv_size && memcmp(e->raw, v.mv_data, v.mv_size) == 0) {
+            memcpy(out, &e->k, sizeof *out);
+            memset(out->id, 0, sizeof out->id);   /* the value does not hold the id */
+            s_copy(out->id, sizeof out->id, id);
+            return 0;
+        }
+    }
     Pay__HoursStoredContract *m = pay__hours_stored_contract__unpack(NULL, v.mv_size, v.mv_data);
     if (!m)
         return MDB_CORRUPTED;
@@ -454,6 +479,22 @@ int hrs_store_get_contract(hrs_store_t *self, MDB_txn *txn, const char *id, hrs_
     out->attested_on = m->has_attested_on ? m->attested_on : HRS_NO_DATE;
     s_copy(out->attestation_ref, sizeof out->attestation_ref, m->attestation_ref);
     pay__hours_stored_contract__free_unpacked(m, NULL);
+    int slot = self->memo_n < S_MEMO_CONTRACTS ? self->memo_n : self->memo_next;
+    s_contract_memo_t *e = &self->memo[slot];
+    if (e->cap < v.mv_size) {
+        uint8_t *p = realloc(e->raw, v.mv_size);
+        if (!p)
+            return 0;   /* not remembered; the answer stands */
+        e->raw = p;
+        e->cap = v.mv_size;
+    }
+    memcpy(e->raw, v.mv_data, v.mv_size);
+    e->len = v.mv_size;
+    memcpy(&e->k, out, sizeof *out);
+    if (self->memo_n < S_MEMO_CONTRACTS)
+        self->memo_n++;
+    else
+        self->memo_next = (self->memo_next + 1) % S_MEMO_CONTRACTS;
     return 0;
 }
 
@@ -580,14 +621,54 @@ void hrs_store_state(const hrs_stored_t *s, Pay__RecordState *out, char date[CIV
     out->activity = (char *)s->activity;
 }
 
-static int s_put_record(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+/* Every string of a RecordState comes from an array of hrs_stored_t or from
+ * the date and week buffers; 16 fields of at most 11 bytes of key and
+ * length each. */
+_Static_assert(sizeof(hrs_stored_t) + CIVIL_DATE_LEN + CIVIL_WEEK_LEN + 16 * 11
+                   <= HRS_STATE_PACK_MAX,
+               "HRS_STATE_PACK_MAX too small for a RecordState");
+/* A stored record: its RecordState plus 8 small fields and recorded_by. */
+_Static_assert(11 + HRS_STATE_PACK_MAX + AUTH_NAME_LEN + 9 * 11 <= S_PACK_MAX,
+               "S_PACK_MAX too small for a stored record");
+
+size_t hrs_store_pb_len_prefix(uint8_t *out, uint32_t field, size_t len)
 {
-    Pay__HoursStoredRecord m = PAY__HOURS_STORED_RECORD__INIT;
+    size_t n = 0;
+    for (uint32_t v = field << 3 | 2;; v >>= 7) {
+        out[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    for (uint64_t v = len;; v >>= 7) {
+        out[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    return n;
+}
+
+size_t hrs_store_pack_state(const hrs_stored_t *s, uint8_t out[HRS_STATE_PACK_MAX])
+{
     Pay__RecordState st;
     char date[CIVIL_DATE_LEN], week[CIVIL_WEEK_LEN];
-    s_key_t k = {.n = 0};
     hrs_store_state(s, &st, date, week);
-    m.state = &st;
+    return pay__record_state__pack(&st, out);
+}
+
+/* The stored record with its RecordState already packed: protobuf-c packs
+ * fields in field-number order, so field 1 (state) written first and then
+ * the message packed without it gives the same bytes as one pack. */
+static int s_put_record_packed(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s,
+                               const uint8_t *state, size_t state_len)
+{
+    uint8_t buf[S_PACK_MAX];
+    Pay__HoursStoredRecord m = PAY__HOURS_STORED_RECORD__INIT;
+    s_key_t k = {.n = 0};
+    if (state_len > HRS_STATE_PACK_MAX)
+        return MDB_BAD_VALSIZE;
+    size_t len = hrs_store_pb_len_prefix(buf, 1, state_len);
+    memcpy(buf + len, state, state_len);
+    len += state_len;
     m.has_voided = 1;
     m.voided = s->voided;
     m.has_amendments = 1;
@@ -603,8 +684,16 @@ static int s_put_record(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
     m.first_outcome = s->first.outcome;
     m.has_first_paid_absence = 1;
     m.first_paid_absence = s->first.paid_absence;
+    len += pay__hours_stored_record__pack(&m, buf + len);
     s_key_str(&k, s->rec.record_id);
-    return s_put_msg(txn, self->dbi[DB_RECORDS], &k, &m.base);
+    return s_put(txn, self->dbi[DB_RECORDS], &k, buf, len);
+}
+
+static int s_put_record(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s)
+{
+    uint8_t state[HRS_STATE_PACK_MAX];
+    size_t n = hrs_store_pack_state(s, state);
+    return s_put_record_packed(self, txn, s, state, n);
 }
 
 int hrs_store_get_record(hrs_store_t *self, MDB_txn *txn, const char *record_id,
@@ -855,9 +944,18 @@ static int s_put_day(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, boo
 int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, uint64_t seq,
                      hrs_tally_t *tally)
 {
+    uint8_t state[HRS_STATE_PACK_MAX];
+    size_t n = hrs_store_pack_state(s, state);
+    return hrs_store_insert_packed(self, txn, s, state, n, seq, tally);
+}
+
+int hrs_store_insert_packed(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s,
+                            const uint8_t *state, size_t state_len, uint64_t seq,
+                            hrs_tally_t *tally)
+{
     s_key_t k;
     int rc;
-    if ((rc = s_put_record(self, txn, s)) != 0)
+    if ((rc = s_put_record_packed(self, txn, s, state, state_len)) != 0)
         return rc;
     if ((rc = s_put_day(self, txn, s, true)) != 0)
         return rc;

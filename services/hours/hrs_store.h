@@ -164,6 +164,11 @@ int hrs_store_week_closed(hrs_store_t *self, MDB_txn *txn, const char *prison, i
  * totals at once if tally is NULL. */
 int hrs_store_insert(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s, uint64_t seq,
                      hrs_tally_t *tally);
+/* The same, with `state` the record's RecordState as hrs_store_pack_state
+ * packed it (so that a caller that also puts it in an event packs it once). */
+int hrs_store_insert_packed(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *s,
+                            const uint8_t *state, size_t state_len, uint64_t seq,
+                            hrs_tally_t *tally);
 /* Replaces the live record `old` with `neu` (same id, prisoner, date,
  * session, contract), moving the totals by the difference. */
 int hrs_store_amend(hrs_store_t *self, MDB_txn *txn, const hrs_stored_t *old,
@@ -208,5 +213,15 @@ int hrs_store_record_count(hrs_store_t *self, MDB_txn *txn, uint64_t *n);
  * and into `date`/`week`, which must outlive `out`. */
 void hrs_store_state(const hrs_stored_t *s, Pay__RecordState *out, char date[CIVIL_DATE_LEN],
                      char week[CIVIL_WEEK_LEN]);
+
+/* Room for any packed RecordState of an hrs_stored_t (its strings are
+ * bounded by the struct's arrays; checked at compile time). */
+#define HRS_STATE_PACK_MAX 4096
+/* Packs the RecordState of `s` (hrs_store_state) into `out`; returns its
+ * length, the bytes protobuf-c gives for it inside any message. */
+size_t hrs_store_pack_state(const hrs_stored_t *s, uint8_t out[HRS_STATE_PACK_MAX]);
+/* Writes the key (field number, wire type 2) and varint `len` of a
+ * length-delimited field; returns the bytes written (at most 11). */
+size_t hrs_store_pb_len_prefix(uint8_t *out, uint32_t field, size_t len);
 
 #endif
