@@ -1138,7 +1138,7 @@ static int s_stats(hrs_service_t *self)
  * resend does not try to write the same folder twice. */
 static int s_backup(hrs_service_t *self, const Pay__HoursBackup *req)
 {
-    if (self->caller->role != ROLE_FINANCE && self->caller->role != ROLE_SERVICE) {
+    if (self->caller->role != ROLE_FINANCE) {   /* as in wages and invoicing */
         s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not take backups",
                   auth_role_name(self->caller->role));
         return 0;

@@ -756,6 +756,8 @@ static void test_backup(const char *dir)
     req.backup = &b;
     Pay__HoursReply *r = s_run(&s_mdi, &req);
     TAP_EQ_INT(s_st(r), PAY__STATUS__PERMISSION_DENIED, "backup: not by an instructor");
+    r = s_run(&s_service, &req);
+    TAP_EQ_INT(s_st(r), PAY__STATUS__PERMISSION_DENIED, "backup: finance only, not a service key");
     r = s_run(&s_finance, &req);
     TAP_EQ_INT(s_st(r), PAY__STATUS__OK, "backup: finance takes a compact hot backup");
     hrs_store_t *copy = hrs_store_open(to, 0);

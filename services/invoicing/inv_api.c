@@ -552,7 +552,9 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
             break;
         return s_exceptions(api, txn, out);
     case PAY__INVOICING_REQUEST__BODY_HEALTH:
-        if (role == ROLE_NONE)
+        /* Operators' view, as in hours and wages: an employer reads its own
+         * documents and nothing else. */
+        if (role == ROLE_NONE || role == ROLE_EMPLOYER)
             break;
         return s_health(api, txn, out);
     case PAY__INVOICING_REQUEST__BODY_BACKUP:

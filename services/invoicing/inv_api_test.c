@@ -477,6 +477,15 @@ int main(void)
     Pay__StoredDocument *beyond = s_doc("INV-000034");
     TAP_OK(gaps == 0 && !beyond, "INV-000001..INV-000033 all exist, none beyond: gapless");
 
+    /* Health is the operators' view: not for an employer. */
+    Pay__Health hq = PAY__HEALTH__INIT;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_HEALTH;
+    req.health = &hq;
+    r = s_do(&dhl, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__PERMISSION_DENIED, "an employer may not ask for health");
+    r = s_do(&finance, &req);
+    TAP_EQ_INT(r->status, PAY__STATUS__OK, "finance asks for health");
+
     /* Backups: finance only, into a folder without a data.mdb, never over one. */
     char bdir[sizeof dir + 16];
     snprintf(bdir, sizeof bdir, "%s/backup", dir);
