@@ -499,8 +499,9 @@ server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg)
     } else if (auth_curve_server(self->router, cfg->keys, c->max_frame) != 0) {
         goto fail;
     }
-    if (s_setopt_int(self->router, ZMQ_ROUTER_HANDOVER, 1) != 0
-        || s_setopt_int(self->router, ZMQ_HEARTBEAT_IVL, c->heartbeat_ms) != 0
+    /* No ZMQ_ROUTER_HANDOVER: clients never choose a routing id, and with
+     * handover a peer presenting a live client's id would take its replies. */
+    if (s_setopt_int(self->router, ZMQ_HEARTBEAT_IVL, c->heartbeat_ms) != 0
         || s_setopt_int(self->router, ZMQ_HEARTBEAT_TIMEOUT, c->heartbeat_timeout_ms) != 0
         || s_setopt_int(self->router, ZMQ_HEARTBEAT_TTL, c->heartbeat_timeout_ms) != 0
         || s_setopt_int(self->router, ZMQ_LINGER, c->linger_ms) != 0

@@ -143,7 +143,7 @@ typedef struct {
 } server_stats_t;
 
 /* Creates the ROUTER with CURVE (or plaintext if insecure_plaintext),
- * ZMQ_ROUTER_HANDOVER, heartbeats, ZMQ_MAXMSGSIZE and ZMQ_LINGER, and binds
+ * heartbeats, ZMQ_MAXMSGSIZE and ZMQ_LINGER (no ZMQ_ROUTER_HANDOVER), and binds
  * it. The store must hold SERVER_REQUESTS_DB. Returns NULL on failure
  * (logged). */
 server_t *server_new(void *zmq_ctx, store_t *store, const server_config_t *cfg);

@@ -239,6 +239,62 @@ static Pay__TestReply *s_raw_reply(void *s, int ms)
     return (Pay__TestReply *)r;
 }
 
+/* A raw DEALER that presents `routing_id`, as no client of ours does. */
+static void *s_raw_named(s_env_t *env, const auth_keypair_t *keys, const char *routing_id)
+{
+    void *s = zmq_socket(s_ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, routing_id, strlen(routing_id));
+    auth_curve_client(s, keys, s_server_keys.public_z85, 0);
+    zmq_connect(s, env->endpoint);
+    return s;
+}
+
+static int s_raw_send(void *s, Pay__TestRequest *r)
+{
+    zmq_msg_t m;
+    if (codec_pack_msg(&r->base, &m) != 0)
+        return -1;
+    int rc = zmq_msg_send(&m, s, 0) < 0 ? -1 : 0;
+    if (rc != 0)
+        zmq_msg_close(&m);
+    return rc;
+}
+
+/* Without ZMQ_ROUTER_HANDOVER a second connection that presents a live
+ * connection's routing id cannot take over the replies meant for it. */
+static void test_no_handover(s_env_t *env)
+{
+    void *a = s_raw_named(env, &s_alice, "victim");
+    Pay__TestSleep sl = PAY__TEST_SLEEP__INIT;
+    sl.has_ms = 1;
+    sl.ms = 400;
+    Pay__TestRequest r = s_req("handover-1");
+    r.body_case = PAY__TEST_REQUEST__BODY_SLEEP;
+    r.sleep = &sl;
+    TAP_OK(s_raw_send(a, &r) == 0, "handover: the first connection sends a slow request");
+    s_sleep_ms(100);
+    void *b = s_raw_named(env, &s_alice, "victim");
+    Pay__TestRequest e = s_req("handover-2");
+    Pay__TestEcho echo = PAY__TEST_ECHO__INIT;
+    echo.text = "intruder";
+    e.body_case = PAY__TEST_REQUEST__BODY_ECHO;
+    e.echo = &echo;
+    s_raw_send(b, &e);
+    Pay__TestReply *ra = s_raw_reply(a, 3000);
+    TAP_OK(ra && ra->request_id && strcmp(ra->request_id, "handover-1") == 0,
+           "handover: the first connection still gets its own reply");
+    Pay__TestReply *rb = s_raw_reply(b, 700);
+    TAP_OK(rb == NULL, "handover: the second connection with the same id gets nothing");
+    if (ra)
+        s_free(&ra);
+    if (rb)
+        s_free(&rb);
+    zmq_close(a);
+    zmq_close(b);
+}
+
 static void test_basics(s_env_t *env)
 {
     client_t *c = s_client(env, &s_alice);
@@ -838,6 +894,7 @@ int main(void)
     test_group_commit(&env);
     test_malformed(&env);
     test_oversize(&env);
+    test_no_handover(&env);
     test_rollback(&env);
     test_replay(&env);
     test_map_full();
