@@ -655,6 +655,23 @@ int main(void)
     s_doc(&big, "INV-000008", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", c, 120, 0);
     check_all(&big);
 
+    /* 4. Text that XML cannot carry (a control character, a byte that is
+     *    not UTF-8) comes out as U+FFFD: the UBL stays well-formed and
+     *    valid (found by fuzz_inv_doc). */
+    inv_doc_t odd;
+    s_doc(&odd, "INV-000009", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", a, 2, 1);
+    snprintf(odd.customer.name, sizeof odd.customer.name, "DHL\x01 Supply \xff"
+             "Chain \xc3\xa9");
+    inv_buf_t ox = { 0 };
+    char *otext = NULL;
+    if (inv_ubl_render(&odd, &ox) == 0 && (otext = calloc(1, ox.len + 1)))
+        memcpy(otext, ox.data, ox.len);
+    TAP_OK(otext && strstr(otext, "DHL\xEF\xBF\xBD Supply \xEF\xBF\xBD" "Chain \xc3\xa9"),
+           "UBL: a control character and a stray byte become U+FFFD, UTF-8 stays");
+    free(otext);
+    inv_buf_free(&ox);
+    check_ubl(&odd);
+
     if (getenv("INV_KEEP")) { TAP_NOTE("kept %s", s_tmpdir); return tap_done(); }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmpdir);
