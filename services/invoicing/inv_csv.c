@@ -35,6 +35,8 @@ static int s_field(inv_buf_t *out, const char *s, int last)
 
 int inv_csv_render(const inv_doc_t *doc, inv_buf_t *out)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     static const char header[] =
         "invoice,line,contract,period,description,quantity,unit,unit_price,"
         "net,vat_rate_bp,vat\r\n";

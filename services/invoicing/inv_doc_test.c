@@ -672,6 +672,29 @@ int main(void)
     inv_buf_free(&ox);
     check_ubl(&odd);
 
+    /* 5. Figures no renderer can compute with (a net near INT64_MAX, as
+     *    only corrupt data could hold) are refused, not wrapped round
+     *    (found by fuzz_inv_doc). */
+    inv_line_t huge[2] = { a[0], a[1] };
+    huge[0].net = INT64_MAX - 10;
+    inv_doc_t bad;
+    s_doc(&bad, "INV-000010", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", huge, 2, 1);
+    inv_buf_t bx = { 0 };
+    TAP_EQ_INT(inv_doc_check(&bad), -1, "a net beyond the range is refused");
+    TAP_EQ_INT(inv_doc_finish(&bad), -1, "finish refuses it");
+    TAP_OK(inv_csv_render(&bad, &bx) == -1 && inv_ubl_render(&bad, &bx) == -1
+           && inv_pdf_render(&bad, &bx) == -1 && bx.len == 0,
+           "every renderer refuses it and writes nothing");
+    huge[0].net = 1000;
+    huge[1].net = INV_DOC_AMOUNT_MAX;
+    huge[0].vat_bp = huge[1].vat_bp;
+    TAP_EQ_INT(inv_doc_check(&bad), -1, "a rate's net beyond the range is refused");
+    TAP_EQ_INT(inv_line_net(INV_BASIS_UNIT, 1 << 20, INT64_MAX / 2, INT64_MAX / 2), INT64_MAX,
+               "a unit line's product beyond int64 is pinned, not wrapped");
+    TAP_EQ_INT(inv_line_net(INV_BASIS_HOURLY, 1 << 20, -(INT64_MAX / 2), 0), INT64_MIN,
+               "so is a negative hourly product");
+    inv_buf_free(&bx);
+
     if (getenv("INV_KEEP")) { TAP_NOTE("kept %s", s_tmpdir); return tap_done(); }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmpdir);

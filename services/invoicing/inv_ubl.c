@@ -373,6 +373,8 @@ static void s_document(s_ubl_t *u, const inv_doc_t *d)
 
 int inv_ubl_render(const inv_doc_t *doc, inv_buf_t *out)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     int rc = -1;
     xmlBufferPtr xb = xmlBufferCreate();
     s_ubl_t u = { NULL, 0 };
