@@ -341,6 +341,11 @@ int server_reply(server_call_t *call, const ProtobufCMessage *reply)
         return -1;
     protobuf_c_message_pack(reply, call->reply);
     call->reply_len = len;
+    /* No reply carries invalid UTF-8, whatever a handler formatted. */
+    size_t fixed = codec_repair_strings(reply->descriptor, call->reply, len);
+    if (fixed)
+        log_warn("server.reply", "%s: %zu bytes of invalid UTF-8 replaced with '?'",
+                 reply->descriptor->short_name, fixed);
     const char *rid = s_string_field(
         reply, protobuf_c_message_descriptor_get_field(reply->descriptor, 1));
     if (!rid || strcmp(rid, call->request_id) != 0)

@@ -768,7 +768,7 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         if (!prison == !contracts)
             return pctl_usage_error(ctx, "outside-wages need each contract's prison: give "
                                     "either --prison P or --contracts contracts.csv");
-        if (prison && !rows_is_prison_code(prison))
+        if (prison && !ident_is_prison(prison))
             return pctl_usage_error(ctx, "--prison \"%s\" is not a prison code like MDI", prison);
     } else if (prison || contracts) {
         return pctl_usage_error(ctx, "--prison and --contracts are for outside-wages only");

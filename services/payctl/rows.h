@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "civil.h"
+#include "ident.h"
 
 #define ROWS_ERR_LEN 256
 
@@ -245,11 +246,5 @@ const char *rows_level_name(rows_level_t v);
 const char *rows_session_name(rows_session_t v);
 const char *rows_outcome_name(rows_outcome_t v);
 const char *rows_deduction_kind_name(rows_deduction_kind_t v);
-
-/* Identifier patterns of DOMAIN.md: 1 if `s` matches exactly, else 0. */
-int rows_is_prison_code(const char *s);
-int rows_is_prisoner_number(const char *s);
-int rows_is_employer_id(const char *s);
-int rows_is_contract_id(const char *s);
 
 #endif
