@@ -18,7 +18,7 @@ static const char *const s_prisoners_cols[] = {
     "number", "prison", "incentive_level", "public_contact_cleared_on", "released_on"};
 static const char *const s_employers_cols[] = {
     "id", "name", "address", "postcode", "vat_number", "email", "billing_period",
-    "payment_terms_days"};
+    "payment_terms_days", "peppol_endpoint"};
 static const char *const s_contracts_cols[] = {
     "id", "employer", "prison", "activity", "work_type", "start", "end", "public_contact",
     "attested_by", "attested_on", "attestation_ref"};
@@ -43,7 +43,7 @@ static const char *const s_hours_cols[] = {
 static const rows_kind_info_t s_kinds[ROWS_KIND_COUNT] = {
     {ROWS_PRISONS, "prisons", "prisons", s_prisons_cols, S_N(s_prisons_cols)},
     {ROWS_PRISONERS, "prisoners", "prisoners", s_prisoners_cols, S_N(s_prisoners_cols)},
-    {ROWS_EMPLOYERS, "employers", "employers", s_employers_cols, S_N(s_employers_cols)},
+    {ROWS_EMPLOYERS, "employers", "employers", s_employers_cols, S_N(s_employers_cols), 1},
     {ROWS_CONTRACTS, "contracts", "contracts", s_contracts_cols, S_N(s_contracts_cols)},
     {ROWS_ALLOCATIONS, "allocations", "allocations", s_allocations_cols,
      S_N(s_allocations_cols)},
@@ -127,6 +127,7 @@ const char *rows_deduction_kind_name(rows_deduction_kind_t v)
 
 typedef struct {
     const char *const *cells;
+    size_t n;                       /* cells present (trailing optional ones may lack) */
     const char *const *cols;
     rows_error_t *err;
 } s_ctx_t;
@@ -162,18 +163,25 @@ static int s_begin(s_ctx_t *c, rows_kind_t kind, const char *const *cells, size_
 {
     const rows_kind_info_t *k = rows_kind_info(kind);
     c->cells = cells;
+    c->n = n;
     c->cols = k->columns;
     c->err = err;
     err->code = NULL;
     err->message[0] = '\0';
-    if (n != k->ncolumns)
+    if (n > k->ncolumns || n + k->noptional < k->ncolumns) {
+        if (k->noptional)
+            return s_fail(c, "row has %zu fields, expected %zu or %zu (%s)", n,
+                          k->ncolumns - k->noptional, k->ncolumns, k->title);
         return s_fail(c, "row has %zu fields, expected %zu (%s)", n, k->ncolumns, k->title);
+    }
     return 0;
 }
 
+/* A cell beyond the row's end (an optional trailing column the file
+ * leaves out) is empty. */
 static int s_empty_cell(const s_ctx_t *c, int i)
 {
-    return c->cells[i][0] == '\0';
+    return (size_t)i >= c->n || c->cells[i][0] == '\0';
 }
 
 /* Quoted cell for messages, cut short so that a message always fits. */
@@ -351,6 +359,19 @@ int rows_parse_employer(const char *const *cells, size_t n, rows_employer_t *out
             return -1;
         out->has_payment_terms_days = 1;
         out->payment_terms_days = (uint32_t)days;
+    }
+    if (!s_empty_cell(&c, 8)) {
+        /* scheme:id; invoicing checks the scheme against the EAS code list. */
+        const char *e = cells[8], *colon = strchr(e, ':');
+        int ok = colon && colon - e == 4 && colon[1] != '\0' && strlen(colon + 1) <= 120;
+        for (const char *p = e; ok && p < colon; p++)
+            ok = *p >= '0' && *p <= '9';
+        for (const char *p = colon ? colon + 1 : e; ok && *p; p++)
+            ok = *p > ' ' && *p < 0x7f;
+        if (!ok)
+            return s_fail(&c, "peppol_endpoint: " S_Q " is not scheme:id, e.g. "
+                              "0088:5012345678900", e);
+        out->peppol_endpoint = e;
     }
     return 0;
 }
@@ -554,4 +575,44 @@ int rows_parse(rows_kind_t kind, const char *const *cells, size_t n, rows_value_
     err->code = "INVALID_ARGUMENT";
     snprintf(err->message, sizeof err->message, "unknown kind of row");
     return -1;
+}
+
+/* ---- row keys ------------------------------------------------------------ */
+
+/* The columns of each kind's upsert key (DOMAIN.md "Upserts are keyed"),
+ * by index, ending with -1. */
+static const int s_key_cols[ROWS_KIND_COUNT][5] = {
+    [ROWS_PRISONS] = {0, -1},
+    [ROWS_PRISONERS] = {0, -1},
+    [ROWS_EMPLOYERS] = {0, -1},
+    [ROWS_CONTRACTS] = {0, -1},
+    [ROWS_ALLOCATIONS] = {0, 1, 2, -1},
+    [ROWS_PAY_RATES] = {0, 1, 2, 3, -1},
+    [ROWS_OUTSIDE_WAGES] = {0, 1, -1},
+    [ROWS_BILLING_TERMS] = {0, 1, -1},
+    [ROWS_DEDUCTIONS] = {0, 1, 2, -1},
+    [ROWS_TRANSFERS] = {0, 2, -1},
+    [ROWS_INCENTIVE_LEVELS] = {0, 2, -1},
+    [ROWS_HOURS] = {0, -1},
+};
+
+void rows_key(rows_kind_t kind, const char *const *cells, size_t n, char *out, size_t cap)
+{
+    size_t at = 0;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if ((unsigned)kind >= ROWS_KIND_COUNT)
+        return;
+    for (int i = 0; s_key_cols[kind][i] >= 0; i++) {
+        size_t col = (size_t)s_key_cols[kind][i];
+        const char *cell = col < n && cells[col] ? cells[col] : "";
+        int w = snprintf(out + at, cap - at, "%s%s", i ? "/" : "", cell);
+        if (w < 0 || (size_t)w >= cap - at) {
+            at = strlen(out);   /* cut short: a character may be cut in two */
+            break;
+        }
+        at += (size_t)w;
+    }
+    ident_utf8_repair(out, at);
 }
