@@ -1,5 +1,5 @@
-/* fuzz_rows: the FORMATS.md row parsers (rows.h) and the identifier checks
- * on any cells.
+/* fuzz_rows: the FORMATS.md row parsers (rows.h) and the identifier and
+ * UTF-8 checks (ident.h) on any cells.
  *
  * Input: byte 0 picks the layout (rows_kind_t); the rest is the cells,
  * separated by NUL bytes (a CSV cell can hold anything else). A refusal
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
 #include "rows.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,10 +38,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
     }
     for (size_t i = 0; i < n; i++) {
-        rows_is_prison_code(cells[i]);
-        rows_is_prisoner_number(cells[i]);
-        rows_is_employer_id(cells[i]);
-        rows_is_contract_id(cells[i]);
+        ident_is_prison(cells[i]);
+        ident_is_prisoner(cells[i]);
+        ident_is_employer(cells[i]);
+        ident_is_contract(cells[i]);
+        ident_is_vat_number(cells[i]);
+        ident_is_record_id(cells[i]);
+        ident_is_text(cells[i], IDENT_TEXT_CHARS);
+        /* Repaired bytes are valid UTF-8, and valid text is left alone. */
+        size_t len = strlen(cells[i]);
+        char *copy = malloc(len + 1);
+        if (!copy)
+            abort();
+        memcpy(copy, cells[i], len + 1);
+        int was_valid = ident_utf8_valid(copy, len);
+        size_t fixed = ident_utf8_repair(copy, len);
+        if (!ident_utf8_valid(copy, len) || (was_valid && fixed != 0)
+            || (!was_valid && fixed == 0)) {
+            fprintf(stderr, "fuzz_rows: ident_utf8_repair of cell %zu is wrong\n", i);
+            abort();
+        }
+        if (ident_text_chars(cells[i]) >= 0 && !was_valid) {
+            fprintf(stderr, "fuzz_rows: text with invalid UTF-8 counted as characters\n");
+            abort();
+        }
+        free(copy);
     }
     rows_value_t v;
     rows_error_t e;
