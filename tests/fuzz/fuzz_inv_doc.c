@@ -3,17 +3,15 @@
  * one: a pay.StoredDocument through inv_store_doc_view.
  *
  * Input: byte 0 picks the renderers (bit 0 CSV, bit 1 UBL, bit 2 PDF; none
- * set means all three); the rest is a packed pay.StoredDocument. Oracles:
- * the CSV reads back (csv.h) as a header and one record of 11 cells per
- * line; the UBL is well-formed XML (libxml2) with the right root element;
- * the PDF starts with "%PDF-" and ends with "%%EOF". */
+ * set means all three); the rest is a packed pay.StoredDocument. The
+ * renderings must pass fuzz_docs.h's checks. */
 #include <libxml/parser.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
+#include "fuzz_docs.h"
 #include "fuzz_util.h"
 #include "inv_doc.h"
 #include "inv_store.h"
@@ -43,58 +41,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void s_check_csv(const inv_doc_t *doc, const inv_buf_t *b)
-{
-    FILE *f = fmemopen(b->data, b->len, "rb");
-    csv_reader_t *rd = f ? csv_reader_new(f, 0, 0) : NULL;
-    if (!rd)
-        abort();
-    csv_row_t row;
-    size_t records = 0;
-    csv_status_t st;
-    while ((st = csv_reader_next(rd, &row)) == CSV_ROW) {
-        if (row.ncells != 11) {
-            fprintf(stderr, "fuzz_inv_doc: CSV record %zu has %zu cells\n", records,
-                    row.ncells);
-            abort();
-        }
-        records++;
-    }
-    if (st != CSV_EOF || records != doc->n_lines + 1) {
-        fprintf(stderr, "fuzz_inv_doc: the CSV of %zu lines reads as %zu records (%s)\n",
-                doc->n_lines, records, csv_reader_error(rd));
-        abort();
-    }
-    csv_reader_destroy(&rd);
-    fclose(f);
-}
-
-static void s_check_ubl(const inv_doc_t *doc, const inv_buf_t *b)
-{
-    xmlDocPtr x = xmlReadMemory((const char *)b->data, (int)b->len, "ubl.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!x) {
-        fprintf(stderr, "fuzz_inv_doc: the UBL is not well-formed XML\n");
-        abort();
-    }
-    xmlNodePtr root = xmlDocGetRootElement(x);
-    const char *want = inv_doc_sign(doc) < 0 ? "CreditNote" : "Invoice";
-    if (!root || strcmp((const char *)root->name, want) != 0) {
-        fprintf(stderr, "fuzz_inv_doc: the UBL root is not %s\n", want);
-        abort();
-    }
-    xmlFreeDoc(x);
-}
-
-static void s_check_pdf(const inv_buf_t *b)
-{
-    if (b->len < 16 || memcmp(b->data, "%PDF-", 5) != 0
-        || !memmem(b->data + b->len - 16, 16, "%%EOF", 5)) {
-        fprintf(stderr, "fuzz_inv_doc: the PDF has no header or trailer\n");
-        abort();
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -116,13 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     inv_store_doc_view(sd, &doc, lines);
     inv_buf_t buf = {0};
     if ((which & 1) && inv_csv_render(&doc, &buf) == 0)
-        s_check_csv(&doc, &buf);
+        fz_check_csv(buf.data, buf.len, (long)doc.n_lines);
     inv_buf_free(&buf);
     if ((which & 2) && inv_ubl_render(&doc, &buf) == 0)
-        s_check_ubl(&doc, &buf);
+        fz_check_ubl(buf.data, buf.len, inv_doc_sign(&doc) < 0 ? "CreditNote" : "Invoice");
     inv_buf_free(&buf);
     if ((which & 4) && inv_pdf_render(&doc, &buf) == 0)
-        s_check_pdf(&buf);
+        fz_check_pdf(buf.data, buf.len);
     inv_buf_free(&buf);
     free(lines);
     pay__stored_document__free_unpacked(sd, NULL);

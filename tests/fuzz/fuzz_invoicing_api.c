@@ -3,7 +3,8 @@
  * the packed reply) interleaved with hours-feed events applied by
  * inv_store_apply_event, against a real LMDB store holding the sample's
  * employers, billing terms and a week of billable hours
- * (tests/fuzz/setup/invoicing). Input: frames (fuzz_util.h): a packed
+ * (tests/fuzz/setup/invoicing). Every document it returns must pass
+ * fuzz_docs.h's checks. Input: frames (fuzz_util.h): a packed
  * pay.InvoicingRequest from one of fz_callers, or with tag FZ_TAG_FEED a
  * packed pay.HoursEvent.
  *
@@ -15,6 +16,7 @@
 
 #include "civil.h"
 #include "clock.h"
+#include "fuzz_docs.h"
 #include "fuzz_service.h"
 #include "inv_api.h"
 #include "inv_doc.h"
@@ -38,6 +40,21 @@ static int s_handler(void *svc, server_call_t *call, const auth_identity_t *call
     return rc;
 }
 
+/* A document the service returns must be what its format promises. */
+static void s_check(const ProtobufCMessage *m)
+{
+    const Pay__InvoicingReply *r = (const Pay__InvoicingReply *)m;
+    const Pay__DocumentContent *d = r->document;
+    if (!d || !d->has_content)
+        return;
+    if (d->format == PAY__DOCUMENT_FORMAT__CSV)
+        fz_check_csv(d->content.data, d->content.len, -1);
+    else if (d->format == PAY__DOCUMENT_FORMAT__UBL)
+        fz_check_ubl(d->content.data, d->content.len, NULL);
+    else if (d->format == PAY__DOCUMENT_FORMAT__PDF)
+        fz_check_pdf(d->content.data, d->content.len);
+}
+
 static int s_skip(const ProtobufCMessage *m)
 {
     return ((const Pay__InvoicingRequest *)m)->body_case == PAY__INVOICING_REQUEST__BODY_BACKUP;
@@ -46,6 +63,7 @@ static int s_skip(const ProtobufCMessage *m)
 static void s_shutdown(void)
 {
     inv_pdf_shutdown();
+    xmlCleanupParser();
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -56,6 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fz_quiet_logs("invoicing");
+    xmlInitParser();
     int32_t today;
     civil_parse_date("2026-11-23", &today);
     clock_set_today(today);
@@ -80,6 +99,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_fz.request_desc = cfg.request_desc;
     s_fz.reply_desc = cfg.reply_desc;
     s_fz.skip = s_skip;
+    s_fz.check = s_check;
     s_fz.feed_apply = inv_store_apply_event;
     s_fz.feed_arg = s_api.store;
     if (!(s_fz.server = server_new_detached(s_fz.store, &cfg)))

@@ -37,6 +37,8 @@ typedef struct {
     int (*skip)(const ProtobufCMessage *req);
     uint64_t feed_seq;             /* last feed seq of the committed setup */
     int trace;                     /* FUZZ_TRACE=1: print every answer's status */
+    /* Checks a decoded answer further (aborts on a failure). May be NULL. */
+    void (*check)(const ProtobufCMessage *reply);
 } fz_service_t;
 
 /* 1 if the frame decodes to a request that `skip` refuses. */
@@ -60,6 +62,8 @@ static inline void fz_service_check_reply(fz_service_t *s, const uint8_t *reply,
                 s->reply_desc->name);
         abort();
     }
+    if (s->check)
+        s->check(m);
     if (s->trace) {
         /* Every Reply starts with ReplyHeader's fields and most carry the
          * ItemResults of a batch as field 4. */
