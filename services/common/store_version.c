@@ -127,18 +127,28 @@ static int s_has_data(store_t *store, MDB_txn *txn, int *has)
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+/* The rows before the {0} that ends the table. */
+static size_t s_n_steps(const store_format_t *fmt)
+{
+    size_t n = 0;
+    while (fmt->steps && fmt->steps[n].fn)
+        n++;
+    return n;
+}
+
 static int s_table_ok(const store_format_t *fmt)
 {
     if (!fmt || !fmt->service || fmt->current < STORE_FORMAT_FIRST)
         return 0;
-    if (fmt->n_steps == 0)
+    size_t n = s_n_steps(fmt);
+    if (n == 0)
         return 1;
-    if (!fmt->steps || fmt->steps[0].from < STORE_FORMAT_FIRST)
+    if (fmt->steps[0].from < STORE_FORMAT_FIRST)
         return 0;
-    for (size_t i = 0; i < fmt->n_steps; i++)
-        if (fmt->steps[i].from != fmt->steps[0].from + i || !fmt->steps[i].fn)
+    for (size_t i = 0; i < n; i++)
+        if (fmt->steps[i].from != fmt->steps[0].from + i)
             return 0;
-    return fmt->steps[fmt->n_steps - 1].from + 1 == fmt->current;
+    return fmt->steps[n - 1].from + 1 == fmt->current;
 }
 
 store_format_verdict_t store_format_judge(const store_format_t *fmt, const char *dir,
@@ -153,7 +163,7 @@ store_format_verdict_t store_format_judge(const store_format_t *fmt, const char 
         snprintf(msg, msg_len, "the %s store's format table is inconsistent (current format "
                  "%u, %zu step(s)): a build error; %s was not opened",
                  fmt && fmt->service ? fmt->service : "?", fmt ? (unsigned)fmt->current : 0,
-                 fmt ? fmt->n_steps : 0, dir);
+                 fmt ? s_n_steps(fmt) : 0, dir);
         return STORE_FORMAT_BAD_TABLE;
     }
     if (service && *service && strcmp(service, fmt->service) != 0) {
@@ -166,7 +176,7 @@ store_format_verdict_t store_format_judge(const store_format_t *fmt, const char 
     uint32_t v = stored ? stored : STORE_FORMAT_FIRST;
     const char *by = written_by && *written_by ? written_by
                      : stored ? "a release that did not record itself" : S_FIRST_RELEASE;
-    uint32_t oldest = fmt->n_steps ? fmt->steps[0].from : fmt->current;
+    uint32_t oldest = s_n_steps(fmt) ? fmt->steps[0].from : fmt->current;
     if (v == fmt->current)
         return stored ? STORE_FORMAT_CURRENT : STORE_FORMAT_STAMP;
     if (v > fmt->current) {
@@ -196,6 +206,7 @@ typedef struct {
     store_t *store;
     const store_format_t *fmt;
     uint32_t from;              /* the stored format (migrations) */
+    size_t n_steps;
     size_t failed_step;         /* index of the step that failed, or n_steps */
 } s_write_t;
 
@@ -209,9 +220,9 @@ static int s_migrate_fn(MDB_txn *txn, void *arg)
 {
     s_write_t *w = arg;
     const store_format_t *fmt = w->fmt;
-    w->failed_step = fmt->n_steps;
+    w->failed_step = w->n_steps;
     size_t first = w->from - fmt->steps[0].from;
-    for (size_t i = first; i < fmt->n_steps; i++) {
+    for (size_t i = first; i < w->n_steps; i++) {
         int rc = fmt->steps[i].fn(w->store, txn);
         if (rc != 0) {
             w->failed_step = i;
@@ -262,7 +273,8 @@ int store_version_open(store_t *store, const store_format_t *fmt, const char *di
 
     store_format_verdict_t verdict = store_format_judge(fmt, dir, stored, has_data, service,
                                                         written_by, msg, sizeof msg);
-    s_write_t w = {store, fmt, stored ? stored : STORE_FORMAT_FIRST, fmt->n_steps};
+    size_t n_steps = s_n_steps(fmt);
+    s_write_t w = {store, fmt, stored ? stored : STORE_FORMAT_FIRST, n_steps, n_steps};
     switch (verdict) {
     case STORE_FORMAT_CURRENT:
         log_debug("store.version", "%s: %s store format %u", dir, svc, (unsigned)stored);
@@ -279,7 +291,7 @@ int store_version_open(store_t *store, const store_format_t *fmt, const char *di
     case STORE_FORMAT_MIGRATE:
         log_info("store.version", "%s", msg);
         if ((rc = store_write(store, s_migrate_fn, &w)) != 0) {
-            if (w.failed_step < fmt->n_steps) {
+            if (w.failed_step < n_steps) {
                 const store_step_t *s = &fmt->steps[w.failed_step];
                 log_error("store.version", "%s: migrating the %s store from format %u to %u "
                           "(%s) failed (%s); the store is unchanged, still format %u", dir,
@@ -292,7 +304,7 @@ int store_version_open(store_t *store, const store_format_t *fmt, const char *di
             }
             return -1;
         }
-        for (size_t i = w.from - fmt->steps[0].from; i < fmt->n_steps; i++)
+        for (size_t i = w.from - fmt->steps[0].from; i < n_steps; i++)
             log_info("store.version", "%s: %s store format %u -> %u: %s", dir, svc,
                      (unsigned)fmt->steps[i].from, (unsigned)fmt->steps[i].from + 1,
                      fmt->steps[i].what);

@@ -34,6 +34,7 @@
  *     }
  *     static const store_step_t s_steps[] = {
  *         {1, s_to_v2, "0.2.0", "replica databases for reference events"},
+ *         {0},
  *     };
  *
  * and raising the service's *_STORE_FORMAT to 2. A database the new format
@@ -78,8 +79,9 @@ typedef struct {
 typedef struct {
     const char *service;        /* "hours", "wages", "invoicing" */
     uint32_t current;           /* the format this binary reads and writes */
-    const store_step_t *steps;  /* ascending, consecutive, the last one from current - 1 */
-    size_t n_steps;
+    /* Ascending and consecutive, the last one from current - 1, ended by a
+     * row whose fn is NULL ({0}); NULL when there are none. */
+    const store_step_t *steps;
     /* For stores older than the first step: the release that migrates them
      * (NULL while the steps go back to format 1). */
     const char *migrated_by;

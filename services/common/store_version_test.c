@@ -77,14 +77,16 @@ static int s_step2(store_t *store, MDB_txn *txn)
 static const store_step_t s_steps_1_3[] = {
     {1, s_step1, "9.1.0", "rewrites k"},
     {2, s_step2, "9.2.0", "adds step2"},
+    {0},
 };
-static const store_format_t s_fmt3 = {"hours", 3, s_steps_1_3, 2, NULL};
-static const store_format_t s_fmt1 = {"hours", 1, NULL, 0, NULL};
-static const store_step_t s_steps_2_3[] = {{2, s_step2, "9.2.0", "adds step2"}};
-static const store_format_t s_fmt3_pruned = {"hours", 3, s_steps_2_3, 1, "prison-payroll 0.5.0"};
-static const store_step_t s_gap[] = {{1, s_step1, "a", "a"}, {3, s_step2, "b", "b"}};
-static const store_format_t s_fmt_gap = {"hours", 4, s_gap, 2, NULL};
-static const store_format_t s_fmt_short = {"hours", 4, s_steps_1_3, 2, NULL};
+static const store_format_t s_fmt3 = {"hours", 3, s_steps_1_3, NULL};
+static const store_step_t s_none[] = {{0}};
+static const store_format_t s_fmt1 = {"hours", 1, s_none, NULL};
+static const store_step_t s_steps_2_3[] = {{2, s_step2, "9.2.0", "adds step2"}, {0}};
+static const store_format_t s_fmt3_pruned = {"hours", 3, s_steps_2_3, "prison-payroll 0.5.0"};
+static const store_step_t s_gap[] = {{1, s_step1, "a", "a"}, {3, s_step2, "b", "b"}, {0}};
+static const store_format_t s_fmt_gap = {"hours", 4, s_gap, NULL};
+static const store_format_t s_fmt_short = {"hours", 4, s_steps_1_3, NULL};
 
 /* ---- the pure verdicts ---------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include "hours.pb-c.h"
 #include "log.h"
 #include "server.h"
+#include "store_version.h"
 
 #define S_PACK_MAX 8192
 
@@ -26,6 +27,7 @@ enum {
     DB_CLOSED,
     DB_OUTBOX,
     DB_REQUESTS,
+    DB_META,
     DB_COUNT
 };
 
@@ -33,7 +35,15 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "prisons",     "policies",     "prisoners", "transfers",   "levels",
     "contracts",   "contracts_by_prison",       "allocations", "records",
     "by_day",      "by_contract", "totals",
-    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
+    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          STORE_META_DB,
+    NULL};
+
+/* Migrations of the hours store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {0},   /* the end; none before it yet: format 1 is the first */
+};
+static const store_format_t s_format = {"hours", HRS_STORE_FORMAT, s_steps, NULL};
 
 /* Contracts decoded lately, each with the exact bytes it was decoded from:
  * a lookup whose stored value has the same bytes copies the decoded row
@@ -60,14 +70,16 @@ hrs_store_t *hrs_store_open(const char *dir, size_t map_size)
     if (!self)
         goto fail;
     self->store = store_open(dir, s_db_names, map_size);
-    if (!self->store)
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0)
         goto fail;
     for (int i = 0; i < DB_COUNT; i++)
         self->dbi[i] = store_dbi(self->store, s_db_names[i]);
     return self;
 fail:
-    if (self)
+    if (self) {
+        store_destroy(&self->store);
         free(self);
+    }
     log_error("hours.store", "cannot open the hours store in %s", dir ? dir : "(null)");
     return NULL;
 }

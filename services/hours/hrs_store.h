@@ -33,6 +33,7 @@
  *   closed_weeks prison . be32 week_key            -> be64 closed_at . closed_by
  *   outbox       be64 seq                          -> packed HoursEvent (feed.h)
  *   server_requests  (server.h's replay store)
+ *   meta             format_version, service, written_by (store_version.h)
  *
  * Every function works inside the caller's transaction and returns 0,
  * MDB_NOTFOUND where it says so, or another LMDB error (MDB_MAP_FULL
@@ -98,8 +99,15 @@ typedef struct {
 
 typedef struct hrs_store_t hrs_store_t;
 
-/* Opens (creating) the environment in `dir` with every database above.
- * Returns NULL on failure (logged). */
+/* The format of the hours store (store_version.h): raise it, and add the
+ * step from the old format to s_steps in hrs_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define HRS_STORE_FORMAT 1
+
+/* Opens (creating) the environment in `dir` with every database above,
+ * and checks its format (store_version_open: a new store is stamped, an
+ * older one migrated, a newer one refused). Returns NULL on failure
+ * (logged). */
 hrs_store_t *hrs_store_open(const char *dir, size_t map_size);
 void hrs_store_destroy(hrs_store_t **self_p);
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "money.h"
 #include "server.h"
+#include "store_version.h"
 
 struct inv_store_t {
     store_t *store;
@@ -28,8 +29,15 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, NULL,
+    SERVER_REQUESTS_DB, STORE_META_DB, NULL,
 };
+
+/* Migrations of the invoicing store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {0},   /* the end; none before it yet: format 1 is the first */
+};
+static const store_format_t s_format = {"invoicing", INV_STORE_FORMAT, s_steps, NULL};
 
 inv_store_t *inv_store_open(const char *dir, size_t map_size)
 {
@@ -37,7 +45,8 @@ inv_store_t *inv_store_open(const char *dir, size_t map_size)
     if (!self)
         return NULL;
     self->store = store_open(dir, s_db_names, map_size);
-    if (!self->store) {
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0) {
+        store_destroy(&self->store);
         free(self);
         return NULL;
     }

@@ -9,12 +9,20 @@
 #include "civil.h"
 #include "log.h"
 #include "server.h"
+#include "store_version.h"
 
 static const char *const s_db_names[] = {
     "ledger", "by_prisoner", "balances", "records", "weeks", "prison_weeks",
     "rates", "policies", "outside", "deductions", "adjustments", "exceptions",
-    "cursor", SERVER_REQUESTS_DB, NULL,
+    "cursor", SERVER_REQUESTS_DB, STORE_META_DB, NULL,
 };
+
+/* Migrations of the wages store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {0},   /* the end; none before it yet: format 1 is the first */
+};
+static const store_format_t s_format = {"wages", WAGE_STORE_FORMAT, s_steps, NULL};
 
 static void *s_arena_alloc(void *data, size_t size)
 {
@@ -85,7 +93,7 @@ wage_store_t *wage_store_new(const char *dir, size_t map_size)
     if (!self->arena.buf || !self->cache)
         goto fail;
     self->store = store_open(dir, s_db_names, map_size ? map_size : (size_t)256 << 20);
-    if (!self->store)
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0)
         goto fail;
     self->ledger = store_dbi(self->store, "ledger");
     self->by_prisoner = store_dbi(self->store, "by_prisoner");
