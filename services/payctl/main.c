@@ -238,6 +238,13 @@ static const pctl_cmd_t s_top_cmds[] = {
      "One row per service and feed it produces or consumes, with the events\n"
      "it quarantined. Exit 1 if any service is down.\n", pctl_status, NULL},
     {"feed", "COMMAND", "the feeds between the services", NULL, NULL, s_feed_cmds},
+    {"health", "[SERVICE]", "probe one service: exit 0 if it answers healthy (for orchestrators)",
+     "SERVICE is hours, wages or invoicing (default: $PAY_SERVICE). One try\n"
+     "waits 1 s (--timeout-ms to change), four tries at most. Without a key\n"
+     "configured and without <keys-dir>/payctl.key, the service's own key pair\n"
+     "<keys-dir>/SERVICE.key is used: a probe running beside the service (an\n"
+     "exec probe, a HEALTHCHECK) needs nothing else.\n",
+     pctl_health, NULL},
     {"backup", "DIR", "a consistent hot backup of each service's store",
      "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
      "each a compact snapshot taken by the running service (finance key). A\n"
