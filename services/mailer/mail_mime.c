@@ -172,8 +172,9 @@ int mail_mime_text(const mail_doc_text_t *d, char subject[MAIL_SUBJECT_LEN],
                  "The %s is attached as a PDF (%s.pdf)%s%s%s.\n"
                  "%s"
                  "\n"
-                 "This message was sent automatically; its Message-ID is <%s>. If a\n"
-                 "copy with the same Message-ID arrives twice, it is the same message.\n",
+                 "This message was sent automatically. Its Message-ID is\n"
+                 "  <%s>\n"
+                 "and a copy that arrives with the same Message-ID is the same message.\n",
                  what, d->number, d->supplier && *d->supplier ? " from " : "",
                  d->supplier && *d->supplier ? d->supplier : "",
                  d->employer ? " to " : "", d->employer ? d->employer : "",

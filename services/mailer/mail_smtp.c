@@ -19,6 +19,7 @@ typedef struct {
     const uint8_t *data;
     size_t len, at;
     char last[MAIL_TEXT_LEN];   /* the relay's last line */
+    char refusal[MAIL_TEXT_LEN]; /* its last 4xx or 5xx line */
     atomic_int *stop;
 } s_xfer_t;
 
@@ -60,6 +61,8 @@ static int s_debug(CURL *h, curl_infotype type, char *data, size_t size, void *a
         x->last[i] = c >= ' ' && c < 0x7f ? (char)c : '?';
     }
     x->last[size] = '\0';
+    if (x->last[0] == '4' || x->last[0] == '5')
+        memcpy(x->refusal, x->last, size + 1);
     return 0;
 }
 
@@ -98,7 +101,7 @@ void mail_smtp_send(const mail_smtp_cfg_t *cfg, const char *to, const uint8_t *m
 {
     char url[600], from[MAIL_ADDR_LEN + 2], rcpt[MAIL_ADDR_LEN + 2], errbuf[CURL_ERROR_SIZE];
     struct curl_slist *rcpts = NULL;
-    s_xfer_t x = {msg, len, 0, "", cfg->stop};
+    s_xfer_t x = {msg, len, 0, "", "", cfg->stop};
     CURL *h = NULL;
     long code = 0;
     memset(res, 0, sizeof *res);
@@ -160,8 +163,9 @@ void mail_smtp_send(const mail_smtp_cfg_t *cfg, const char *to, const uint8_t *m
         snprintf(res->text, sizeof res->text, "%s", x.last[0] ? x.last : "accepted");
     } else {
         res->outcome = mail_classify(0, s_login_or_tls(c), code);
+        const char *said = x.refusal[0] ? x.refusal : x.last;
         snprintf(res->text, sizeof res->text, "%s%s%s", errbuf[0] ? errbuf : curl_easy_strerror(c),
-                 x.last[0] ? "; the relay said: " : "", x.last);
+                 said[0] ? "; the relay said: " : "", said);
     }
 done:
     curl_slist_free_all(rcpts);
