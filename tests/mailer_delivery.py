@@ -389,6 +389,12 @@ def main():
         r = ma.payctl("finance", "invoices", "resend", "INV-999999")
         ok(r.returncode == 1 and "NOT_FOUND" in r.stderr, "A: resend of an unknown document",
            r.stderr)
+        r = ma.payctl("finance", "invoices", "resend", "INV-1")
+        ok(r.returncode == 1 and "INVALID_ARGUMENT" in r.stderr, "A: resend of a malformed number",
+           r.stderr)
+        r = ma.payctl("employer-dhl", "invoices", "resend", n0)
+        ok(r.returncode == 1 and "PERMISSION_DENIED" in r.stderr,
+           "A: an employer key may not resend", r.stderr)
         r = ma.payctl("finance", "invoices", "resend", n0, "--to", "not an address")
         ok(r.returncode == 1 and "INVALID_ARGUMENT" in r.stderr, "A: resend --to a bad address",
            r.stderr)
