@@ -29,6 +29,7 @@ e-mails every document to scripts/smtp-sink (aiosmtpd), started here:
 
 usage: mailer_delivery.py PAYCTL PAY_HOURS PAY_WAGES PAY_INVOICING PAY_MAILER
 """
+import csv
 import email
 import email.policy
 import json
@@ -230,6 +231,21 @@ def main():
             bail("the services did not start")
             return 1
         scen.reference()
+        # An employer with neither a VAT number nor a Peppol endpoint gets no
+        # UBL (DOMAIN.md): make the sample's employer without a VAT number
+        # one, before anything is issued to it.
+        plain = [e for e, row in sorted(emp.items()) if not row.get("vat_number")]
+        if plain:
+            path = os.path.join(tmp, "employers-plain.csv")
+            with open(path, "w", newline="") as f:
+                w = csv.writer(f, lineterminator="\n")
+                w.writerow(emp_rows[0])
+                row = dict(emp[plain[0]], peppol_endpoint="")
+                w.writerow([row.get(c, "") for c in emp_rows[0]])
+            r = dep.payctl("industries", "import", "employers", path)
+            ok(r.returncode == 0, "%s is registered without a Peppol endpoint" % plain[0],
+               r.stdout + r.stderr)
+            emp[plain[0]]["peppol_endpoint"] = ""
         scen.hours()
         scen.corrections()
         note(scen.close_and_issue())
