@@ -1,6 +1,7 @@
 /* mail_api: see mail_api.h. */
 #include "mail_api.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,16 +41,20 @@ static int s_list(mail_api_t *api, server_call_t *call, MDB_txn *txn,
     int rc;
     server_call_readonly(call);
     if (q && q->state && *q->state) {
-        if (mail_state_parse(q->state, &l.state) != 0)
-            return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                       "state: PENDING, SENT or FAILED"), 0;
+        if (mail_state_parse(q->state, &l.state) != 0) {
+            server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                                "state: PENDING, SENT or FAILED");
+            return 0;
+        }
         l.has_state = 1;
     }
     if (q && q->employer && *q->employer) {
-        if (strlen(q->employer) >= MAIL_EMPLOYER_LEN)
-            return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                       "employer: at most %d characters",
-                                       MAIL_EMPLOYER_LEN - 1), 0;
+        if (strlen(q->employer) >= MAIL_EMPLOYER_LEN) {
+            server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                                "employer: at most %d characters",
+                                MAIL_EMPLOYER_LEN - 1);
+            return 0;
+        }
         l.employer = q->employer;
     }
     if ((rc = mail_store_each(api->store, txn, s_collect, &l)) != 0)
@@ -85,23 +90,31 @@ static int s_resend(mail_api_t *api, server_call_t *call, MDB_txn *txn, const Pa
 {
     mail_delivery_t d;
     mail_resend_t what;
-    if (!r || !r->number || !mail_number_valid(r->number))
-        return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                   "number: INV-000001 or CRN-000001"), 0;
-    if (r->to && *r->to && !mail_address_valid(r->to))
-        return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                   "to: a plain address local@domain"), 0;
+    if (!r || !r->number || !mail_number_valid(r->number)) {
+        server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                            "number: INV-000001 or CRN-000001");
+        return 0;
+    }
+    if (r->to && *r->to && !mail_address_valid(r->to)) {
+        server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                            "to: a plain address local@domain");
+        return 0;
+    }
     int rc = mail_store_resend(api->store, txn, r->number, r->to, mail_store_now(api->store),
                                &what, &d);
-    if (rc == MDB_NOTFOUND)
-        return server_reply_status(call, PAY__STATUS__NOT_FOUND,
-                                   "no delivery of %s (not issued, or the feed has not reached "
-                                   "it yet)", r->number), 0;
+    if (rc == MDB_NOTFOUND) {
+        server_reply_status(call, PAY__STATUS__NOT_FOUND,
+                            "no delivery of %s (not issued, or the feed has not reached "
+                            "it yet)", r->number);
+        return 0;
+    }
     if (rc != 0)
         return rc;
-    if (what == MAIL_RESEND_BAD_ADDRESS)
-        return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                   "to: a plain address local@domain"), 0;
+    if (what == MAIL_RESEND_BAD_ADDRESS) {
+        server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                            "to: a plain address local@domain");
+        return 0;
+    }
     Pay__Delivery m;
     Pay__MailerReply rep = PAY__MAILER_REPLY__INIT;
     mail_delivery_to_msg(&d, &m);
@@ -164,11 +177,11 @@ int mail_api_handle(void *svc, server_call_t *call, const auth_identity_t *calle
         return s_health(api, call, txn);
     default:
         server_call_readonly(call);
-        return server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT, "body: no request body"),
-               0;
+        server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT, "body: no request body");
+        return 0;
     }
     server_call_readonly(call);
-    return server_reply_status(call, PAY__STATUS__PERMISSION_DENIED, "the %s role may not do this",
-                               auth_role_name(role)),
-           0;
+    server_reply_status(call, PAY__STATUS__PERMISSION_DENIED, "the %s role may not do this",
+                        auth_role_name(role));
+    return 0;
 }
