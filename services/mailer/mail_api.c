@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
 #include "log.h"
 
 typedef struct {
@@ -49,10 +50,9 @@ static int s_list(mail_api_t *api, server_call_t *call, MDB_txn *txn,
         l.has_state = 1;
     }
     if (q && q->employer && *q->employer) {
-        if (strlen(q->employer) >= MAIL_EMPLOYER_LEN) {
+        if (!ident_is_employer(q->employer)) {
             server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
-                                "employer: at most %d characters",
-                                MAIL_EMPLOYER_LEN - 1);
+                                "employer: an employer id (lower case letters, digits, '-')");
             return 0;
         }
         l.employer = q->employer;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ident.h"
 #include "invoice_feed.pb-c.h"
 #include "log.h"
 #include "server.h"
@@ -377,6 +378,13 @@ int mail_store_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload, s
     if (!s || !mail_number_valid(s->number)) {
         snprintf(reason, sizeof reason, "%s event without a valid document number (%.20s)",
                  credit ? "a credit note" : "an invoice", s && s->number ? s->number : "none");
+        rc = mail_store_quarantine(self, txn, seq, reason, payload, len);
+        goto done;
+    }
+    /* The producer checks employer ids with the same module (ident.h). */
+    if (!s->employer || !ident_is_employer(s->employer)) {
+        snprintf(reason, sizeof reason, "%s %s names no valid employer",
+                 credit ? "credit note" : "invoice", s->number);
         rc = mail_store_quarantine(self, txn, seq, reason, payload, len);
         goto done;
     }

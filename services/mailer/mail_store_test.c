@@ -219,10 +219,11 @@ int main(void)
     s_batch_add(&b, 4, s_garbage());
     s_batch_add(&b, 5, s_doc_event("INV-12", 0, "dhl", "ap@dhl.example"));
     s_batch_add(&b, 6, s_doc_event("CRN-000001", 1, "dhl", "ap@dhl.example"));
+    s_batch_add(&b, 7, s_doc_event("INV-000003", 0, "Not An Employer!", "ap@dhl.example"));
     feed_batch_result_t res;
     TAP_EQ_INT(s_apply(ms, &b, &res), 0, "the batch applies");
-    TAP_EQ_INT(res.applied, 6, "every event is consumed, none blocks the feed");
-    TAP_EQ_INT(res.cursor, 6, "the cursor moves past all of them");
+    TAP_EQ_INT(res.applied, 7, "every event is consumed, none blocks the feed");
+    TAP_EQ_INT(res.cursor, 7, "the cursor moves past all of them");
 
     mail_delivery_t d;
     TAP_EQ_INT(s_get(ms, "INV-000001", &d), 0, "INV-000001 has a delivery");
@@ -239,19 +240,21 @@ int main(void)
     TAP_EQ_INT(s_counts(ms, &c), 0, "counts");
     TAP_EQ_INT(c.pending, 3, "three PENDING");
     TAP_EQ_INT(c.ignored, 1, "one event of another kind ignored, and counted");
-    TAP_EQ_INT(c.quarantined, 2, "two unreadable events quarantined, and counted");
+    TAP_EQ_INT(c.quarantined, 3, "three unreadable events quarantined, and counted");
+    TAP_EQ_INT(s_get(ms, "INV-000003", &d), MDB_NOTFOUND,
+               "no delivery for an event naming an invalid employer");
 
     /* The same batch again (a redelivery): nothing changes. */
     TAP_EQ_INT(s_apply(ms, &b, &res), 0, "the batch again");
-    TAP_EQ_INT(res.duplicates, 6, "is all duplicates");
+    TAP_EQ_INT(res.duplicates, 7, "is all duplicates");
     s_counts(ms, &c);
-    TAP_OK(c.pending == 3 && c.ignored == 1 && c.quarantined == 2, "and changes nothing");
+    TAP_OK(c.pending == 3 && c.ignored == 1 && c.quarantined == 3, "and changes nothing");
     s_batch_free(&b);
 
     /* A second announcement of a document under a new seq leaves it be. */
     memset(&b, 0, sizeof b);
     pay__feed_batch__init(&b.batch);
-    s_batch_add(&b, 7, s_doc_event("INV-000001", 0, "dhl", "other@dhl.example"));
+    s_batch_add(&b, 8, s_doc_event("INV-000001", 0, "dhl", "other@dhl.example"));
     s_apply(ms, &b, &res);
     s_get(ms, "INV-000001", &d);
     TAP_OK(d.feed_seq == 1 && strcmp(d.email, "ap@dhl.example") == 0,
@@ -318,7 +321,7 @@ int main(void)
     if (ms) {
         mail_store_set_clock(ms, s_clock);
         s_counts(ms, &c);
-        TAP_OK(c.pending == 2 && c.failed == 1 && c.ignored == 1 && c.quarantined == 2,
+        TAP_OK(c.pending == 2 && c.failed == 1 && c.ignored == 1 && c.quarantined == 3,
                "the same counts after a reopen");
         s_get(ms, "CRN-000001", &d);
         TAP_EQ_STR(d.last_error, "550 no such user", "and the same reasons");
@@ -329,7 +332,7 @@ int main(void)
             feed_cursor_read(txn, store_dbi(st, MAIL_DB_CURSOR), MAIL_FEED_NAME, &cursor);
             mdb_txn_abort(txn);
         }
-        TAP_EQ_INT(cursor, 7, "and the feed cursor");
+        TAP_EQ_INT(cursor, 8, "and the feed cursor");
         mail_store_destroy(&ms);
     }
     char cmd[256];
