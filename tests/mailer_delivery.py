@@ -23,7 +23,8 @@ e-mails every document to scripts/smtp-sink (aiosmtpd), started here:
      every document arrives, and every copy of a document carries the same
      Message-ID.
   D. The relay refuses one employer's address (550): its documents are
-     FAILED with the relay's words; a resend --to another address delivers.
+     FAILED with the relay's words; a resend --to another address delivers;
+     resend --failed queues the rest again.
   E. Refusals at start: plain SMTP to a host that is not loopback, a bad
      sender address.
 
@@ -519,6 +520,21 @@ def main():
         got = by_doc(sink_d.messages())
         ok(d is not None and [m["To"] for _, m, _, _ in got.get(vdocs[0], [])]
            == ["ap.backup@example.net"], "D: and it is delivered there")
+        rest = vdocs[1:]
+        r = md.payctl("finance", "--format", "csv", "invoices", "resend", "--failed")
+        listed = sorted(x[0] for x in read_csv_text(r.stdout)[1:] if x)
+        ok(r.returncode == 0 and listed == sorted(rest),
+           "D: resend --failed queues every FAILED delivery (%d)" % len(rest), r.stdout + r.stderr)
+        r = md.payctl("finance", "invoices", "resend", "--failed", vdocs[0])
+        ok(r.returncode == 2, "D: resend --failed with a NUMBER is a usage error", r.stderr)
+
+        def failed_again():
+            d = md.deliveries()
+            if d and all(d[n]["state"] == "FAILED" and d[n]["attempts"] == "2" for n in rest):
+                return d
+            return None
+        ok(not rest or wait_for(failed_again, 60, 0.3) is not None,
+           "D: and they are tried again (refused again: FAILED after a second attempt)")
         eq(md.stop(), 0, "D: pay-mailer stops cleanly")
         sink_d.stop()
 

@@ -2,6 +2,7 @@
 #include "mail_api.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,10 +87,64 @@ done:
     return rc;
 }
 
+/* Every FAILED delivery queued again, in one transaction. */
+static int s_resend_failed(mail_api_t *api, server_call_t *call, MDB_txn *txn)
+{
+    s_list_t l = {0};
+    Pay__Delivery *msgs = NULL, **ptrs = NULL;
+    mail_resend_t what;
+    char text[96];
+    l.has_state = 1;
+    l.state = MAIL_FAILED;
+    int rc = mail_store_each(api->store, txn, s_collect, &l);
+    if (rc != 0)
+        goto done;
+    msgs = calloc(l.n ? l.n : 1, sizeof *msgs);
+    ptrs = calloc(l.n ? l.n : 1, sizeof *ptrs);
+    if (!msgs || !ptrs) {
+        rc = ENOMEM;
+        goto done;
+    }
+    uint64_t now = mail_store_now(api->store);
+    for (size_t i = 0; i < l.n; i++) {
+        if ((rc = mail_store_resend(api->store, txn, l.items[i].number, NULL, now, &what,
+                                    &l.items[i])) != 0)
+            goto done;
+        mail_delivery_to_msg(&l.items[i], &msgs[i]);
+        ptrs[i] = &msgs[i];
+    }
+    Pay__DeliveryList list = PAY__DELIVERY_LIST__INIT;
+    Pay__MailerReply rep = PAY__MAILER_REPLY__INIT;
+    list.n_deliveries = l.n;
+    list.deliveries = ptrs;
+    snprintf(text, sizeof text, "%zu failed deliver%s queued for sending again", l.n,
+             l.n == 1 ? "y" : "ies");
+    rep.has_status = 1;
+    rep.status = PAY__STATUS__OK;
+    rep.message = text;
+    rep.deliveries = &list;
+    log_info("mail.resend", "%s", text);
+    if (server_reply(call, &rep.base) != 0)
+        rc = -1;
+done:
+    free(ptrs);
+    free(msgs);
+    free(l.items);
+    return rc;
+}
+
 static int s_resend(mail_api_t *api, server_call_t *call, MDB_txn *txn, const Pay__Resend *r)
 {
     mail_delivery_t d;
     mail_resend_t what;
+    if (r && r->has_all_failed && r->all_failed) {
+        if ((r->number && *r->number) || (r->to && *r->to)) {
+            server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
+                                "all_failed: without a number or a recipient");
+            return 0;
+        }
+        return s_resend_failed(api, call, txn);
+    }
     if (!r || !r->number || !mail_number_valid(r->number)) {
         server_reply_status(call, PAY__STATUS__INVALID_ARGUMENT,
                             "number: INV-000001 or CRN-000001");

@@ -177,10 +177,11 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      "when (sent; next try; last try), and the relay's answer or the last\n"
      "failure. Asks pay-mailer (--mailer-endpoint, --mailer-public-key).\n",
      pctl_mailer_deliveries, NULL},
-    {"resend", "NUMBER [--to ADDRESS]", "e-mail a document again (finance)",
+    {"resend", "NUMBER [--to ADDRESS] | --failed", "e-mail a document again (finance)",
      "Queues the document for sending again: a SENT one goes out under a new\n"
      "Message-ID, a FAILED one gets a fresh round of tries, a PENDING one is\n"
-     "tried at once. --to replaces the recipient.\n",
+     "tried at once. --to replaces the recipient. --failed queues every FAILED\n"
+     "delivery (e.g. after the relay was down for longer than the retries).\n",
      pctl_mailer_resend, NULL},
     {0},
 };

@@ -152,30 +152,40 @@ int pctl_mailer_resend(pctl_ctx_t *ctx, int argc, char **argv)
 {
     pctl_opt_t opts[] = {
         {"to", "ADDRESS", "send it to this address instead (local@domain)", NULL},
+        {"failed", NULL, "every FAILED delivery, instead of one NUMBER", NULL},
         {0},
     };
-    const char *pos[1];
+    const char *pos[1] = {NULL};
     int npos;
-    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 1, 1, &npos);
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 1, &npos);
     if (rc != 0)
         return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
     const char *to = pctl_opt(opts, "to");
+    int failed = pctl_opt(opts, "failed") != NULL;
     if (to && !*to)
         return pctl_usage_error(ctx, "--to needs an address");
+    if (failed ? (npos != 0 || to) : npos != 1)
+        return pctl_usage_error(ctx, "give one NUMBER, or --failed alone");
     Pay__Resend r = PAY__RESEND__INIT;
     Pay__MailerRequest req = PAY__MAILER_REQUEST__INIT;
     r.number = (char *)pos[0];
     r.to = (char *)to;
+    r.has_all_failed = r.all_failed = failed;
     req.body_case = PAY__MAILER_REQUEST__BODY_RESEND;
     req.resend = &r;
     Pay__MailerReply *reply = NULL;
     int code = PCTL_EXIT_FAIL;
     if (s_call(ctx, &req, &reply) == 0) {
         Pay__Delivery *d = reply->delivery;
-        code = d ? s_print(ctx, &d, 1) : pctl_fail(ctx, "the service sent no delivery");
+        if (failed)
+            code = reply->deliveries ? s_print(ctx, reply->deliveries->deliveries,
+                                               reply->deliveries->n_deliveries)
+                                     : s_print(ctx, NULL, 0);
+        else
+            code = d ? s_print(ctx, &d, 1) : pctl_fail(ctx, "the service sent no delivery");
         if (code == PCTL_EXIT_OK)
-            fprintf(stderr, "payctl: %s: %s: %s\n", ctx->path, pos[0],
-                    reply->message ? reply->message : "queued");
+            fprintf(stderr, "payctl: %s: %s%s%s\n", ctx->path, failed ? "" : pos[0],
+                    failed ? "" : ": ", reply->message ? reply->message : "queued");
     }
     s_free(&reply);
     return code;
