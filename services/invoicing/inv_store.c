@@ -864,6 +864,8 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
     ds.vat_pence = doc.vat_total;
     ds.total_pence = doc.total;
     ds.period = (char *)period->text;
+    /* The recipient, for the delivery service (services/mailer). */
+    ds.email = cus.email;
     Pay__InvoiceIssued ii = PAY__INVOICE_ISSUED__INIT;
     Pay__CreditNoteIssued ci = PAY__CREDIT_NOTE_ISSUED__INIT;
     Pay__InvoiceEvent ev = PAY__INVOICE_EVENT__INIT;

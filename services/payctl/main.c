@@ -20,6 +20,7 @@
 #include "pctl_hours.h"
 #include "pctl_import.h"
 #include "pctl_invoices.h"
+#include "pctl_mailer.h"
 #include "pctl_keys.h"
 #include "pctl_ops.h"
 #include "pctl_wages.h"
@@ -40,12 +41,12 @@ static int s_config_show(pctl_ctx_t *ctx, int argc, char **argv)
     const pctl_config_t *c = &ctx->cfg;
     char name[64];
     int ok = 1;
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-endpoint", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->endpoint[s].value, pctl_source_name(c->endpoint[s].source)};
         ok &= out_table_add_row(t, row) == 0;
     }
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-public-key", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->public_key_file[s].value,
                              pctl_source_name(c->public_key_file[s].source)};
@@ -170,6 +171,19 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      pctl_invoices_get, NULL},
     {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)", NULL,
      pctl_invoices_overdue, NULL},
+    {"deliveries", "[--state S] [--employer E]",
+     "the e-mail delivery of every document (finance; from pay-mailer)",
+     "One row per invoice and credit note: recipient, state (PENDING, SENT or\n"
+     "FAILED), failed tries, whether the UBL went with the PDF, the Message-ID,\n"
+     "when (sent; next try; last try), and the relay's answer or the last\n"
+     "failure. Asks pay-mailer (--mailer-endpoint, --mailer-public-key).\n",
+     pctl_mailer_deliveries, NULL},
+    {"resend", "NUMBER [--to ADDRESS] | --failed", "e-mail a document again (finance)",
+     "Queues the document for sending again: a SENT one goes out under a new\n"
+     "Message-ID, a FAILED one gets a fresh round of tries, a PENDING one is\n"
+     "tried at once. --to replaces the recipient. --failed queues every FAILED\n"
+     "delivery (e.g. after the relay was down for longer than the retries).\n",
+     pctl_mailer_resend, NULL},
     {0},
 };
 
