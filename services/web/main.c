@@ -163,6 +163,7 @@ int main(int argc, char **argv)
     log_set_service("web");
     log_init_from_env();
     insecure = s_take_switch(&argc, argv, "--insecure-http");
+    int no_secure_cookie = s_take_switch(&argc, argv, "--no-secure-cookie");
     const char *ienv = getenv("PAY_WEB_INSECURE_HTTP");
     if (ienv && strcmp(ienv, "yes") == 0)
         insecure = 1;
@@ -170,7 +171,10 @@ int main(int argc, char **argv)
                           "pay-web --listen HOST:PORT (--tls-cert FILE --tls-key FILE | "
                           "--insecure-http) [--data-dir DIR] [--keys-dir DIR] ...\n"
                           "  --insecure-http  plain HTTP, only on a loopback address "
-                          "(PAY_WEB_INSECURE_HTTP=yes)");
+                          "(PAY_WEB_INSECURE_HTTP=yes)\n"
+                          "  --no-secure-cookie  with --insecure-http: cookies without Secure, "
+                          "for a browser that refuses Secure cookies over http://127.0.0.1 "
+                          "(Chromium accepts them)");
     if (pr != 0)
         return pr > 0 ? 0 : 2;
     if (sodium_init() < 0) {
@@ -255,8 +259,15 @@ int main(int argc, char **argv)
     app.svc.timeout_ms = (int)timeout_ms;
     app.svc.retries = (int)retries;
     app.tls = cert != NULL;
-    /* Secure cookies are dropped only in the loopback plain-HTTP mode. */
-    app.secure_cookie = app.tls;
+    /* Cookies are Secure even over plain HTTP on loopback: browsers treat
+     * http://127.0.0.1 and http://localhost as secure contexts (Chromium
+     * stores and sends Secure cookies there). --no-secure-cookie drops the
+     * flag, and only in that mode, for a browser that does not. */
+    if (no_secure_cookie && !insecure) {
+        log_error("config.tls", "--no-secure-cookie is only for --insecure-http");
+        goto done;
+    }
+    app.secure_cookie = !no_secure_cookie;
     app.max_body = (size_t)max_body;
     const char *mkey = config_get(opts, "metrics-key");
     if (mkey) {

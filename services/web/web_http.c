@@ -172,13 +172,10 @@ void web_render_page(web_req_t *r, const web_view_t *view, web_buf_t *out)
             web_buf_html(out, r->session.who.scope);
         }
         web_buf_str(out, ")</span>");
-        web_buf_t f;
-        web_buf_init(&f, 0);
-        web_form_begin(&f, "post", "/logout", r->session.csrf);
-        web_form_submit(&f, "Log out", "link");
-        web_form_end(&f);
-        web_buf_add(out, f.data, f.len);
-        web_buf_release(&f);
+        web_buf_str(out, "<form class=\"logout\" method=\"post\" action=\"/logout\">");
+        web_form_hidden(out, "csrf", r->session.csrf);
+        web_form_submit(out, "Log out", "link");
+        web_form_end(out);
         web_buf_str(out, "</div>");
     }
     web_buf_str(out, "</header>\n<main>");
@@ -195,7 +192,9 @@ static void s_security_headers(web_app_t *app, struct MHD_Response *resp, int ca
                             "base-uri 'none'");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: with no-referrer a browser sends
+     * "Origin: null" on our own forms, which the origin check refuses. */
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
     MHD_add_response_header(resp, "Cache-Control", cache ? "private, max-age=300" : "no-store");
     if (app->tls)
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
@@ -501,22 +500,23 @@ struct MHD_Daemon *web_http_start(web_app_t *app, const struct sockaddr *addr,
     if (cert_pem && key_pem) {
         flags |= MHD_USE_TLS;
         return MHD_start_daemon(
-            flags, s_port(addr), NULL, NULL, s_access, app, MHD_OPTION_SOCK_ADDR, addr,
+            flags, s_port(addr), NULL, NULL, s_access, app, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log,
+            NULL, MHD_OPTION_SOCK_ADDR, addr,
             MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)128, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)64 * 1024, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL,
-            MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
+            (size_t)64 * 1024, MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
             MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
             MHD_OPTION_END);
     }
-    return MHD_start_daemon(flags, s_port(addr), NULL, NULL, s_access, app, MHD_OPTION_SOCK_ADDR,
+    return MHD_start_daemon(flags, s_port(addr), NULL, NULL, s_access, app,
+                            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                             addr, MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)128,
                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)32,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-                            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_END);
+                            MHD_OPTION_END);
 }
 
 /* ---- /metrics ----------------------------------------------------------------------- */
@@ -575,8 +575,8 @@ struct MHD_Daemon *web_http_start_metrics(web_app_t *app, const struct sockaddr 
     if (addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     return MHD_start_daemon(flags, s_port(addr), NULL, NULL, s_metrics_access, app,
-                            MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
-                            MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_END);
+                            MHD_OPTION_END);
 }

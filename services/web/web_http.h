@@ -11,7 +11,7 @@
  * Origin header naming another host: 403). Only then does the handler run.
  * Every response carries Content-Security-Policy default-src 'self',
  * X-Frame-Options DENY, X-Content-Type-Options nosniff, Referrer-Policy
- * no-referrer and Cache-Control no-store (HSTS too over HTTPS).
+ * same-origin and Cache-Control no-store (HSTS too over HTTPS).
  *
  * Requests are served one thread per connection (bounded by the
  * connection limits), since a page waits for the services. */

@@ -9,8 +9,8 @@
  * key store unlocks the login's key pair with the password; the
  * allow-list must still list its public key with role finance or
  * employer; then a session is opened and its id set as the pw_session
- * cookie (HttpOnly, SameSite=Strict, Secure unless the demo's plain-HTTP
- * mode). The key pair is copied into the session table and wiped here. */
+ * cookie (HttpOnly, SameSite=Strict, and Secure unless pay-web was
+ * started with --insecure-http --no-secure-cookie). The key pair is copied into the session table and wiped here. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,6 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A slot is free, live, or an expired tombstone that keeps only the id
+ * and the time of last use (everything secret wiped), so that the next
+ * lookup can say "expired" rather than "unknown". */
+enum { S_FREE = 0, S_LIVE = 1, S_EXPIRED = 2 };
+#define S_TOMBSTONE_MS ((int64_t)3600 * 1000)
+
 typedef struct {
     int used;
     web_session_t s;
@@ -68,6 +74,18 @@ static void s_wipe_slot(s_slot_t *slot)
     sodium_memzero(slot, sizeof *slot);
 }
 
+/* Wipes a live session's secrets, keeping its id as a tombstone. */
+static void s_expire_slot(s_slot_t *slot)
+{
+    char sid[WEB_TOKEN_LEN + 1];
+    int64_t last = slot->s.last_ms;
+    memcpy(sid, slot->s.sid, sizeof sid);
+    sodium_memzero(slot, sizeof *slot);
+    memcpy(slot->s.sid, sid, sizeof sid);
+    slot->s.last_ms = last;
+    slot->used = S_EXPIRED;
+}
+
 static int s_token_shape(const char *t)
 {
     if (!t || strlen(t) != WEB_TOKEN_LEN)
@@ -84,21 +102,22 @@ int web_sessions_open(web_sessions_t *self, const char *login, const auth_identi
     if (!login || strlen(login) >= WEB_LOGIN_LEN)
         return -1;
     pthread_mutex_lock(&self->lock);
-    s_slot_t *slot = NULL, *oldest = NULL;
+    s_slot_t *slot = NULL, *tomb = NULL, *oldest = NULL;
     for (size_t i = 0; i < self->max; i++) {
         s_slot_t *x = &self->slots[i];
-        if (x->used && now_ms - x->s.last_ms >= self->idle_ms)
-            s_wipe_slot(x);
-        if (!x->used && !slot)
+        if (x->used == S_LIVE && now_ms - x->s.last_ms >= self->idle_ms)
+            s_expire_slot(x);
+        if (x->used == S_FREE && !slot)
             slot = x;
-        if (x->used && (!oldest || x->s.last_ms < oldest->s.last_ms))
+        if (x->used == S_EXPIRED && (!tomb || x->s.last_ms < tomb->s.last_ms))
+            tomb = x;
+        if (x->used == S_LIVE && (!oldest || x->s.last_ms < oldest->s.last_ms))
             oldest = x;
     }
-    if (!slot) {
-        slot = oldest;
-        s_wipe_slot(slot);
-    }
-    slot->used = 1;
+    if (!slot)
+        slot = tomb ? tomb : oldest;
+    s_wipe_slot(slot);
+    slot->used = S_LIVE;
     web_session_t *s = &slot->s;
     /* An id that collides with a live one is as likely as guessing it;
      * still, never hand out the same id twice. */
@@ -106,7 +125,7 @@ int web_sessions_open(web_sessions_t *self, const char *login, const auth_identi
         web_token_new(s->sid);
         int clash = 0;
         for (size_t i = 0; i < self->max; i++)
-            if (&self->slots[i] != slot && self->slots[i].used &&
+            if (&self->slots[i] != slot && self->slots[i].used != S_FREE &&
                 sodium_memcmp(self->slots[i].s.sid, s->sid, WEB_TOKEN_LEN) == 0)
                 clash = 1;
         if (!clash || tries > 8)
@@ -131,9 +150,9 @@ int web_sessions_get(web_sessions_t *self, const char *sid, int64_t now_ms, web_
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->max; i++) {
         s_slot_t *x = &self->slots[i];
-        if (!x->used || sodium_memcmp(x->s.sid, sid, WEB_TOKEN_LEN) != 0)
+        if (x->used == S_FREE || sodium_memcmp(x->s.sid, sid, WEB_TOKEN_LEN) != 0)
             continue;
-        if (now_ms - x->s.last_ms >= self->idle_ms) {
+        if (x->used == S_EXPIRED || now_ms - x->s.last_ms >= self->idle_ms) {
             s_wipe_slot(x);
             rc = WEB_SESSION_EXPIRED;
         } else {
@@ -155,9 +174,9 @@ int web_sessions_close(web_sessions_t *self, const char *sid)
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->max; i++) {
         s_slot_t *x = &self->slots[i];
-        if (x->used && sodium_memcmp(x->s.sid, sid, WEB_TOKEN_LEN) == 0) {
+        if (x->used != S_FREE && sodium_memcmp(x->s.sid, sid, WEB_TOKEN_LEN) == 0) {
+            rc = x->used == S_LIVE ? 0 : -1;
             s_wipe_slot(x);
-            rc = 0;
             break;
         }
     }
@@ -171,10 +190,14 @@ size_t web_sessions_sweep(web_sessions_t *self, int64_t now_ms, const char *logi
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->max; i++) {
         s_slot_t *x = &self->slots[i];
-        if (x->used && (now_ms - x->s.last_ms >= self->idle_ms ||
-                        (login && strcmp(x->s.login, login) == 0))) {
+        if (x->used == S_LIVE && login && strcmp(x->s.login, login) == 0) {
             s_wipe_slot(x);
             n++;
+        } else if (x->used == S_LIVE && now_ms - x->s.last_ms >= self->idle_ms) {
+            s_expire_slot(x);
+            n++;
+        } else if (x->used == S_EXPIRED && now_ms - x->s.last_ms >= self->idle_ms + S_TOMBSTONE_MS) {
+            s_wipe_slot(x);
         }
     }
     pthread_mutex_unlock(&self->lock);
@@ -186,7 +209,7 @@ size_t web_sessions_count(web_sessions_t *self)
     size_t n = 0;
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->max; i++)
-        n += self->slots[i].used != 0;
+        n += self->slots[i].used == S_LIVE;
     pthread_mutex_unlock(&self->lock);
     return n;
 }

@@ -12,7 +12,9 @@
  * the table is destroyed.
  *
  * A session expires when it has not been used for idle_ms. Looking a
- * session up refreshes it. When the table is full, opening a session
+ * session up refreshes it. An expired session's secrets are wiped at once
+ * (at the lookup or the periodic sweep); only its id is kept for an hour,
+ * so that the browser that still holds it can be told "expired". When the table is full, opening a session
  * evicts the one used longest ago.
  *
  * Thread-safe: every call takes the table's mutex. Lookups copy the
@@ -70,10 +72,12 @@ int web_sessions_get(web_sessions_t *self, const char *sid, int64_t now_ms, web_
 /* Wipes and removes session `sid` (logout). Returns 0, or -1 if unknown. */
 int web_sessions_close(web_sessions_t *self, const char *sid);
 
-/* Wipes and removes every session idle for idle_ms or more at now_ms, and
- * every session of `login` if login is not NULL. Returns how many. */
+/* Wipes every session idle for idle_ms or more at now_ms (its id kept
+ * for an hour, so that web_sessions_get still says EXPIRED), and removes
+ * every session of `login` if login is not NULL. Returns how many ended. */
 size_t web_sessions_sweep(web_sessions_t *self, int64_t now_ms, const char *login);
 
+/* Live sessions. */
 size_t web_sessions_count(web_sessions_t *self);
 
 /* 1 if `token` is the session's CSRF token (compared in constant time). */

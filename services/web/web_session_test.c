@@ -60,6 +60,10 @@ int main(void)
     TAP_EQ_INT((int)web_sessions_count(t), 0, "empty");
     TAP_EQ_INT(web_sessions_open(t, "z", &who, &kp, 0, &c), 0, "open z");
     TAP_EQ_INT((int)web_sessions_sweep(t, 1000, NULL), 1, "sweep ends the idle one");
+    TAP_EQ_INT((int)web_sessions_count(t), 0, "no live session after the sweep");
+    TAP_EQ_INT(web_sessions_get(t, c.sid, 1200, &got), WEB_SESSION_EXPIRED,
+               "a swept session still reads as expired (not unknown)");
+    TAP_EQ_INT(web_sessions_get(t, c.sid, 1200, &got), WEB_SESSION_UNKNOWN, "once");
 
     web_session_wipe(&got);
     int zero = 1;
