@@ -270,7 +270,7 @@ def main(tmp):
 
         port, mport, port2 = free_port(), free_port(), free_port()
         start_web(c, port, "--insecure-http", "--idle-timeout", "600",
-                  "--service-timeout-ms", "1500", "--service-retries", "0",
+                  "--service-timeout-ms", "3000", "--service-retries", "0",
                   "--metrics-listen", "127.0.0.1:%d" % mport,
                   "--metrics-key", os.path.join(c.keys, "industries.key"))
         # A second pay-web on the same store: short idle timeout, strict throttle.
