@@ -24,6 +24,7 @@
 #include "pctl_keys.h"
 #include "pctl_ops.h"
 #include "pctl_wages.h"
+#include "pctl_web.h"
 
 /* ---- payctl config: what the configuration resolved to ------------------ */
 
@@ -214,6 +215,24 @@ static const pctl_cmd_t s_feed_cmds[] = {
     {0},
 };
 
+static const pctl_cmd_t s_web_user_cmds[] = {
+    {"add", "NAME --key NAME.key [--password-file FILE] [--data-dir DIR] [--replace]",
+     "add a web login for pay-web (its key sealed under a password)",
+     "The key pair must be on the services' allow-list (payctl keys grant) with\n"
+     "role finance or employer: that grant is what the login may do. Without\n"
+     "--password-file the password is asked for twice on the terminal. The\n"
+     "store is <data-dir>/web; pay-web may be running.\n",
+     pctl_web_user_add, NULL},
+    {"remove", "NAME [--data-dir DIR]", "remove a web login", NULL, pctl_web_user_remove, NULL},
+    {"list", "[--data-dir DIR]", "list the web logins", NULL, pctl_web_user_list, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_web_cmds[] = {
+    {"user", "COMMAND", "web logins: add, remove, list", NULL, NULL, s_web_user_cmds},
+    {0},
+};
+
 static const pctl_cmd_t s_top_cmds[] = {
     {"keys", "COMMAND", "CURVE keys and the allow-list", NULL, NULL, s_keys_cmds},
     {"import", "KIND FILE.csv [--batch N] [--rerun] [--wait SECONDS]",
@@ -264,6 +283,7 @@ static const pctl_cmd_t s_top_cmds[] = {
      "each a compact snapshot taken by the running service (finance key). A\n"
      "folder that already holds a backup is refused.\n",
      pctl_backup, NULL},
+    {"web", "COMMAND", "the web portal's logins (pay-web)", NULL, NULL, s_web_cmds},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,
      s_config_show, NULL},
     {0},
