@@ -146,7 +146,7 @@ def port_free(port):
         s.close()
 
 
-def free_port_base(offsets=(0, 1, 10, 20, 21)):
+def free_port_base(offsets=(0, 1, 10, 20, 21, 30, 31, 40, 41)):
     """A base port such that base+offset is free for every offset (the
     layout of scripts/demo's PAY_DEMO_PORT_BASE)."""
     for _ in range(200):
@@ -273,7 +273,8 @@ class Deployment:
     def _cmd(self, name):
         if name == "hours":
             return [self.exe["hours"], "--endpoint", self.ep["hours"],
-                    "--feed-endpoint", self.ep["hours_feed"]]
+                    "--feed-endpoint", self.ep["hours_feed"],
+                    "--invoice-feed", self.ep["invoice_feed"]]
         if name == "wages":
             return [self.exe["wages"], "--endpoint", self.ep["wages"],
                     "--hours-feed", self.ep["hours_feed"]]
@@ -482,8 +483,7 @@ class Scenario:
             imp("governor-" + p, "pay-rates", path, "pay_rates.csv", lm)
         for p, path, lm in split_by_prison(self.sample, "outside_wages",
                                            lambda r: self.contract_prison.get(r[0], "XXX")):
-            imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm,
-                extra=("--prison", p))
+            imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm)
         imp("industries", "billing-terms", os.path.join(self.sample, "billing_terms.csv"))
         imp("finance", "deductions", os.path.join(self.sample, "deductions.csv"))
         imp("industries", "transfers", os.path.join(self.sample, "transfers.csv"))

@@ -15,12 +15,15 @@
  *
  * usage: inv_process_test PATH/TO/pay-invoicing */
 #define _GNU_SOURCE   /* memmem */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,6 +114,30 @@ static void s_hours(int kind, const char *id, const char *employer, const char *
     pay__hours_event__pack(&ev, e.buf);
     if (store_write(s_hours_store, s_append_fn, &e) != 0)
         TAP_OK(0, "hours event appended");
+    s_events++;
+    free(e.buf);
+}
+
+/* The hours service publishes each contract before any record names it. */
+static void s_contract(const char *id, const char *employer)
+{
+    Pay__ContractFacts f = PAY__CONTRACT_FACTS__INIT;
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    f.id = (char *)id;
+    f.employer = (char *)employer;
+    f.prison = "MDI";
+    f.has_work_type = 1;
+    f.work_type = PAY__WORK_TYPE__WORKSHOP;
+    f.activity = "Laundry";
+    f.start = "2020-01-01";
+    ev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+    ev.contract = &f;
+    s_ev_t e;
+    e.len = pay__hours_event__get_packed_size(&ev);
+    e.buf = malloc(e.len);
+    pay__hours_event__pack(&ev, e.buf);
+    if (store_write(s_hours_store, s_append_fn, &e) != 0)
+        TAP_OK(0, "contract facts appended");
     s_events++;
     free(e.buf);
 }
@@ -227,6 +254,23 @@ static int s_keys(const char *base, auth_keypair_t *kp)
     return auth_keypair_new(kp) == 0 && auth_keypair_save(kp, path) == 0 ? 0 : -1;
 }
 
+/* 1 if nothing listens on 127.0.0.1:port now (the machine is shared: a
+ * port taken by another test's socket must not fail this one). */
+static int s_port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !mkdtemp(s_dir)) {
@@ -236,7 +280,10 @@ int main(int argc, char **argv)
     s_exe = argv[1];
     log_set_level(LOG_WARN);
     srand((unsigned)getpid());
-    int base = 20000 + (int)(getpid() % 20000);
+    int base = 20000 + (int)(getpid() % 12000);
+    for (int i = 0; i < 200 && !(s_port_free(base) && s_port_free(base + 1)
+                                 && s_port_free(base + 2)); i++)
+        base = 20000 + rand() % 12000;   /* below the ephemeral range */
     snprintf(s_api_ep, sizeof s_api_ep, "tcp://127.0.0.1:%d", base);
     snprintf(s_feed_ep, sizeof s_feed_ep, "tcp://127.0.0.1:%d", base + 1);
     snprintf(s_hours_ep, sizeof s_hours_ep, "tcp://127.0.0.1:%d", base + 2);
@@ -300,6 +347,19 @@ int main(int argc, char **argv)
     r = s_call(ind, &req);
     TAP_OK(r && r->status == PAY__STATUS__OK && r->n_items == 2, "industries registers employers");
     s_free(&r);
+    /* The contracts come on the hours feed before the terms naming them. */
+    s_contract("C-0042", "dhl");
+    s_contract("C-0043", "dhl");
+    s_contract("C-0070", "tesco");
+    int learnt = 0;
+    for (int i = 0; i < 300 && !learnt; i++) {
+        r = s_health(fin);
+        learnt = r && r->health && r->health->feed_cursor >= s_events;
+        s_free(&r);
+        if (!learnt)
+            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+    }
+    TAP_OK(learnt, "invoicing learns the contracts from the hours feed");
     Pay__BillingTermsRow t1 = PAY__BILLING_TERMS_ROW__INIT, t2, t3;
     t1.contract = "C-0042"; t1.effective_from = "2020-01-01"; t1.basis = "HOURLY";
     t1.charge = "1.01"; t1.vat_rate_bp = "2000";

@@ -32,7 +32,12 @@
  *                billable minutes, billable units), live records
  *   closed_weeks prison . be32 week_key            -> be64 closed_at . closed_by
  *   outbox       be64 seq                          -> packed HoursEvent (feed.h)
+ *   ref_employers  id                              -> name: the employers the
+ *                invoice feed published (hrs_invfeed.h), for UNKNOWN_EMPLOYER
+ *   feed_cursors feed name                         -> be64 cursor (feed.h)
+ *   feed_quarantine  invoice-feed events not applied (feed_quarantine.h)
  *   server_requests  (server.h's replay store)
+ *   meta             format_version, service, written_by (store_version.h)
  *
  * Every function works inside the caller's transaction and returns 0,
  * MDB_NOTFOUND where it says so, or another LMDB error (MDB_MAP_FULL
@@ -53,6 +58,8 @@
 #include "store.h"
 
 #define HRS_DB_OUTBOX "outbox"
+#define HRS_DB_CURSORS "feed_cursors"
+#define HRS_INVOICE_FEED "invoices"   /* the invoice feed's cursor name */
 
 /* A record as stored: its current values, the state that its events carry,
  * and the content first accepted (for check 2). */
@@ -98,8 +105,15 @@ typedef struct {
 
 typedef struct hrs_store_t hrs_store_t;
 
-/* Opens (creating) the environment in `dir` with every database above.
- * Returns NULL on failure (logged). */
+/* The format of the hours store (store_version.h): raise it, and add the
+ * step from the old format to s_steps in hrs_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define HRS_STORE_FORMAT 2
+
+/* Opens (creating) the environment in `dir` with every database above,
+ * and checks its format (store_version_open: a new store is stamped, an
+ * older one migrated, a newer one refused). Returns NULL on failure
+ * (logged). */
 hrs_store_t *hrs_store_open(const char *dir, size_t map_size);
 void hrs_store_destroy(hrs_store_t **self_p);
 
@@ -126,12 +140,36 @@ int hrs_store_get_prisoner(hrs_store_t *self, MDB_txn *txn, const char *number,
                            hrs_prisoner_t *out);
 int hrs_store_put_transfer(hrs_store_t *self, MDB_txn *txn, const hrs_transfer_row_t *t);
 int hrs_store_put_level(hrs_store_t *self, MDB_txn *txn, const hrs_level_row_t *l);
+/* Calls fn for each transfer of `prisoner`, in date order, until it
+ * returns non-zero (then returns that). */
+typedef int (hrs_store_transfer_fn)(int32_t from, const char prison[HRS_PRISON_LEN], void *arg);
+int hrs_store_each_transfer(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                            hrs_store_transfer_fn *fn, void *arg);
 /* The prison (copied into out) and level in force on `date`, starting from
  * the prisoner row `p`. */
 int hrs_store_custody_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
                          int32_t date, char out[HRS_PRISON_LEN]);
 int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
                        int32_t date, Pay__IncentiveLevel *out);
+
+/* Format 2's migration marks the store: the reference facts are still
+ * to be published (hrs_facts_catch_up). Sets *pending; with `clear`,
+ * removes the mark in txn. */
+int hrs_store_facts_pending(hrs_store_t *self, MDB_txn *txn, bool clear, bool *pending);
+
+typedef enum { HRS_ENTITY_PRISON, HRS_ENTITY_PRISONER, HRS_ENTITY_CONTRACT } hrs_store_entity_t;
+/* Calls fn with the key (code, number or id) of every stored prison,
+ * prisoner or contract, in key order, until it returns non-zero; fn may
+ * write in txn. */
+typedef int (hrs_store_key_fn)(const char *key, void *arg);
+int hrs_store_each_key(hrs_store_t *self, MDB_txn *txn, hrs_store_entity_t what,
+                       hrs_store_key_fn *fn, void *arg);
+
+/* The employers learnt from the invoice feed. */
+int hrs_store_put_employer(hrs_store_t *self, MDB_txn *txn, const char *id, const char *name);
+int hrs_store_employer_known(hrs_store_t *self, MDB_txn *txn, const char *id, bool *known);
+/* The database of the invoice feed's consumer cursor (HRS_INVOICE_FEED). */
+MDB_dbi hrs_store_cursor_dbi(hrs_store_t *self);
 
 int hrs_store_put_contract(hrs_store_t *self, MDB_txn *txn, const hrs_contract_t *k);
 int hrs_store_get_contract(hrs_store_t *self, MDB_txn *txn, const char *id, hrs_contract_t *out);

@@ -18,6 +18,7 @@
  *   outbox       be64(seq)                           -> InvoiceEvent (the invoice feed)
  *   cursors      feed name                           -> be64 (hours-feed cursor)
  *   server_requests                                  (server.h)
+ *   meta           format_version, service, written_by (store_version.h)
  *
  * Why per day and per group rather than per record: a line is priced on
  * the SUM of its records, so what a later document must add or take back
@@ -41,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feed.h"
 #include "inv_doc.h"
 #include "invoicing.pb-c.h"
 #include "store.h"
@@ -61,6 +63,14 @@ typedef struct {
     const char *endpoint;    /* "scheme:id" or NULL */
 } inv_supplier_t;
 
+/* The format of the invoicing store (store_version.h): raise it, and add
+ * the step from the old format to s_steps in inv_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define INV_STORE_FORMAT 2
+
+/* Opens the store in `dir` and checks its format (store_version_open: a
+ * new store is stamped, an older one migrated, a newer one refused).
+ * Returns NULL on failure (logged). */
 inv_store_t *inv_store_open(const char *dir, size_t map_size);
 void inv_store_destroy(inv_store_t **self_p);
 store_t *inv_store_store(inv_store_t *self);
@@ -68,11 +78,13 @@ MDB_dbi inv_store_dbi(inv_store_t *self, const char *name);
 
 /* feed_apply_fn for the hours feed (arg is the inv_store_t). Applies one
  * HoursEvent: ATTENDED minutes and units are added (recorded), moved
- * (amended: old out, new in) or taken out (voided). An event that does not
- * decode or names nothing billable is logged and skipped: it can never
- * become applicable, and blocking the feed on it would stop invoicing. */
+ * (amended: old out, new in) or taken out (voided); ContractFacts go to
+ * the contract replica (inv_ref.h). An event it cannot apply (does not
+ * decode, a kind this release does not know, a malformed record state, a
+ * record naming a contract never published) is refused (FEED_REFUSED)
+ * before anything is written, and the feed quarantines it: never skipped. */
 int inv_store_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                          size_t len, void *arg);
+                          size_t len, void *arg, feed_refusal_t *why);
 
 /* Row checks and upserts; each returns the status for its ItemResult and
  * fills msg (at least 128 bytes). MDB errors come back as negative values

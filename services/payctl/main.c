@@ -16,12 +16,15 @@
 
 #include "log.h"
 #include "pctl_cli.h"
+#include "pctl_feed.h"
 #include "pctl_hours.h"
 #include "pctl_import.h"
 #include "pctl_invoices.h"
+#include "pctl_mailer.h"
 #include "pctl_keys.h"
 #include "pctl_ops.h"
 #include "pctl_wages.h"
+#include "pctl_web.h"
 
 /* ---- payctl config: what the configuration resolved to ------------------ */
 
@@ -39,12 +42,12 @@ static int s_config_show(pctl_ctx_t *ctx, int argc, char **argv)
     const pctl_config_t *c = &ctx->cfg;
     char name[64];
     int ok = 1;
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-endpoint", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->endpoint[s].value, pctl_source_name(c->endpoint[s].source)};
         ok &= out_table_add_row(t, row) == 0;
     }
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-public-key", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->public_key_file[s].value,
                              pctl_source_name(c->public_key_file[s].source)};
@@ -169,6 +172,19 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      pctl_invoices_get, NULL},
     {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)", NULL,
      pctl_invoices_overdue, NULL},
+    {"deliveries", "[--state S] [--employer E]",
+     "the e-mail delivery of every document (finance; from pay-mailer)",
+     "One row per invoice and credit note: recipient, state (PENDING, SENT or\n"
+     "FAILED), failed tries, whether the UBL went with the PDF, the Message-ID,\n"
+     "when (sent; next try; last try), and the relay's answer or the last\n"
+     "failure. Asks pay-mailer (--mailer-endpoint, --mailer-public-key).\n",
+     pctl_mailer_deliveries, NULL},
+    {"resend", "NUMBER [--to ADDRESS] | --failed", "e-mail a document again (finance)",
+     "Queues the document for sending again: a SENT one goes out under a new\n"
+     "Message-ID, a FAILED one gets a fresh round of tries, a PENDING one is\n"
+     "tried at once. --to replaces the recipient. --failed queues every FAILED\n"
+     "delivery (e.g. after the relay was down for longer than the retries).\n",
+     pctl_mailer_resend, NULL},
     {0},
 };
 
@@ -181,19 +197,61 @@ static const pctl_cmd_t s_payments_cmds[] = {
     {0},
 };
 
+static const pctl_cmd_t s_quarantine_cmds[] = {
+    {"list", "[--service S]", "feed events a service could not apply (finance)",
+     "Each consumer keeps the events it could not apply (malformed, of a kind\n"
+     "its release does not know, naming what it was never told of) instead of\n"
+     "skipping them; they turn the reconciliation of their week to MISMATCH.\n",
+     pctl_feed_quarantine_list, NULL},
+    {"retry", "[--service S] [--seq N]", "apply quarantined events again (finance)",
+     "In seq order, each exactly once; exit 1 while any stays quarantined.\n",
+     pctl_feed_quarantine_retry, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_feed_cmds[] = {
+    {"quarantine", "COMMAND", "events a consumer could not apply", NULL, NULL,
+     s_quarantine_cmds},
+    {0},
+};
+
+static const pctl_cmd_t s_web_user_cmds[] = {
+    {"add", "NAME --key NAME.key [--password-file FILE] [--data-dir DIR] [--replace]",
+     "add a web login for pay-web (its key sealed under a password)",
+     "The key pair must be on the services' allow-list (payctl keys grant) with\n"
+     "role finance or employer: that grant is what the login may do. Without\n"
+     "--password-file the password is asked for twice on the terminal. The\n"
+     "store is <data-dir>/web; pay-web may be running.\n",
+     pctl_web_user_add, NULL},
+    {"remove", "NAME [--data-dir DIR]", "remove a web login", NULL, pctl_web_user_remove, NULL},
+    {"list", "[--data-dir DIR]", "list the web logins", NULL, pctl_web_user_list, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_web_cmds[] = {
+    {"user", "COMMAND", "web logins: add, remove, list", NULL, NULL, s_web_user_cmds},
+    {0},
+};
+
 static const pctl_cmd_t s_top_cmds[] = {
     {"keys", "COMMAND", "CURVE keys and the allow-list", NULL, NULL, s_keys_cmds},
-    {"import", "KIND FILE.csv [--batch N] [--rerun] [--prison P | --contracts FILE]",
+    {"import", "KIND FILE.csv [--batch N] [--rerun] [--wait SECONDS]",
      "import a CSV file in a FORMATS.md layout",
      "KIND: prisons, prisoners, employers, contracts, allocations, pay-rates,\n"
      "outside-wages, billing-terms, deductions, transfers, incentive-levels, hours.\n"
-     "FILE may be - for standard input. Each rejected row is reported as\n"
-     "'line N: CODE: message'; the exit status is 1 if any row was rejected.\n"
+     "FILE may be - for standard input. A completely empty line is not a row.\n"
+     "Each rejected row is reported as 'line N: CODE: message [key K]' (with\n"
+     "--format csv: file,line,key,code,message); the exit status is 1 if any\n"
+     "row was rejected.\n"
      "Importing the same file again changes nothing: each batch's request id is\n"
      "derived from its rows, so the services answer it from their first answers.\n"
      "--rerun sends rows again under fresh ids, e.g. after importing prisoners\n"
      "that earlier hours rows named (accepted rows stay unchanged either way).\n"
-     "outside-wages need each contract's prison: --prison P, or --contracts FILE.\n",
+     "Rows naming another service's facts wait (up to --wait, default 60 s)\n"
+     "until that service's feed has reached the one that judges them:\n"
+     "contracts (employers), billing terms, pay rates, outside wages and\n"
+     "deductions (prisons, contracts, prisoners). A file that mixes prisons is\n"
+     "imported in one go; rows outside the caller's scope are PERMISSION_DENIED.\n",
      pctl_import_run, NULL},
     {"hours", "COMMAND", "capture and correct hours", NULL, NULL, s_hours_cmds},
     {"week", "COMMAND", "pay weeks", NULL, NULL, s_week_cmds},
@@ -210,12 +268,22 @@ static const pctl_cmd_t s_top_cmds[] = {
      "(exit 1), never a silent OK.\n",
      pctl_reconcile, NULL},
     {"status", "", "health, feed positions and lag of every service",
-     "Exit 1 if any service is down.\n", pctl_status, NULL},
+     "One row per service and feed it produces or consumes, with the events\n"
+     "it quarantined. Exit 1 if any service is down.\n", pctl_status, NULL},
+    {"feed", "COMMAND", "the feeds between the services", NULL, NULL, s_feed_cmds},
+    {"health", "[SERVICE]", "probe one service: exit 0 if it answers healthy (for orchestrators)",
+     "SERVICE is hours, wages or invoicing (default: $PAY_SERVICE). One try\n"
+     "waits 1 s (--timeout-ms to change), four tries at most. Without a key\n"
+     "configured and without <keys-dir>/payctl.key, the service's own key pair\n"
+     "<keys-dir>/SERVICE.key is used: a probe running beside the service (an\n"
+     "exec probe, a HEALTHCHECK) needs nothing else.\n",
+     pctl_health, NULL},
     {"backup", "DIR", "a consistent hot backup of each service's store",
      "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
      "each a compact snapshot taken by the running service (finance key). A\n"
      "folder that already holds a backup is refused.\n",
      pctl_backup, NULL},
+    {"web", "COMMAND", "the web portal's logins (pay-web)", NULL, NULL, s_web_cmds},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,
      s_config_show, NULL},
     {0},

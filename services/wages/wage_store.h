@@ -23,7 +23,11 @@
  *   adjustments   adjustment_id -> Adjustment
  *   exceptions    prison(3) week(4) record_id -> WageException
  *   cursor        feed name -> be64 (feed.h)
+ *   feed_quarantine  events the feed could not apply (feed_quarantine.h)
+ *   ref_prisons, ref_prisoners, ref_contracts   the hours service's facts
+ *                 (wage_ref.h)
  *   server_requests                (server.h)
+ *   meta           format_version, service, written_by (store_version.h)
  *
  * Ownership: wage_store_new returns an object owned by the caller, freed by
  * wage_store_destroy. Messages returned by the get helpers are owned by the
@@ -118,6 +122,7 @@ typedef struct {
     MDB_dbi ledger, by_prisoner, balances, records, weeks, prison_weeks;
     MDB_dbi rates, policies, outside, deductions, adjustments, exceptions;
     MDB_dbi cursor;
+    MDB_dbi ref_prisons, ref_prisoners, ref_contracts;   /* wage_ref.h */
     wage_living_t living[WAGE_MAX_LIVING];
     size_t n_living;
     wage_arena_t arena;
@@ -125,7 +130,14 @@ typedef struct {
     wage_group_t group;
 } wage_store_t;
 
-/* Opens the environment in `dir`. Returns NULL on failure (logged). */
+/* The format of the wages store (store_version.h): raise it, and add the
+ * step from the old format to s_steps in wage_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define WAGE_STORE_FORMAT 2
+
+/* Opens the environment in `dir` and checks its format
+ * (store_version_open: a new store is stamped, an older one migrated, a
+ * newer one refused). Returns NULL on failure (logged). */
 wage_store_t *wage_store_new(const char *dir, size_t map_size);
 void wage_store_destroy(wage_store_t **self_p);
 
