@@ -119,8 +119,12 @@ static void s_feed_batch(const uint8_t *data, size_t size)
     size_t at = 0, n = 0;
     fz_frame_t f;
     int rc = 0;
-    while (rc == 0 && n++ < 4 * FZ_MAX_FRAMES && fz_next(data, size, &at, &f))
-        rc = inv_store_apply_event(txn, ++seq, f.data, f.len, s_api.store);
+    while (rc == 0 && n++ < 4 * FZ_MAX_FRAMES && fz_next(data, size, &at, &f)) {
+        feed_refusal_t why;
+        rc = inv_store_apply_event(txn, ++seq, f.data, f.len, s_api.store, &why);
+        if (rc == FEED_REFUSED)
+            rc = 0;   /* quarantined by the consumer, which goes on */
+    }
     mdb_txn_abort(txn);
 }
 #endif

@@ -8,7 +8,8 @@
  * the replay store and the handler in a nested transaction, exactly as in a
  * batch of the real loop. A feed frame goes to the service's apply step in
  * the same transaction (write-through, as the apply functions work outside a
- * feed group).
+ * feed group); an event it refuses (FEED_REFUSED) is passed over, as the
+ * consumer quarantines it and goes on.
  *
  * Every answer must decode as the service's Reply; an answer that does not
  * is a bug (the client could not read it), so the harness aborts.
@@ -104,11 +105,17 @@ static inline int fz_service_run(fz_service_t *s, const uint8_t *data, size_t si
     while (rc == 0 && n < max_frames && fz_next(data, size, &at, &f)) {
         n++;
         if (f.tag == FZ_TAG_FEED) {
+            feed_refusal_t why;
+            memset(&why, 0, sizeof why);
             if (s->feed_apply)
-                rc = s->feed_apply(txn, ++seq, f.data, f.len, s->feed_arg);
+                rc = s->feed_apply(txn, ++seq, f.data, f.len, s->feed_arg, &why);
             if (s->trace)
-                fprintf(stderr, "fuzz: feed event %llu: %s\n", (unsigned long long)seq,
-                        rc ? mdb_strerror(rc) : "applied");
+                fprintf(stderr, "fuzz: feed event %llu: %s %s\n", (unsigned long long)seq,
+                        rc == FEED_REFUSED ? "refused:" : rc ? mdb_strerror(rc) : "applied",
+                        rc == FEED_REFUSED ? why.reason : "");
+            /* The consumer quarantines a refused event and goes on. */
+            if (rc == FEED_REFUSED)
+                rc = 0;
             continue;
         }
         if (fz_service_skipped(s, &f))

@@ -76,8 +76,12 @@ static void s_feed_batch(const uint8_t *data, size_t size)
     uint64_t seq = s_fz.feed_seq;
     size_t at = 0, n = 0;
     fz_frame_t f;
-    while (rc == 0 && n++ < 4 * FZ_MAX_FRAMES && fz_next(data, size, &at, &f))
-        rc = wage_apply_event(txn, ++seq, f.data, f.len, s_ws);
+    while (rc == 0 && n++ < 4 * FZ_MAX_FRAMES && fz_next(data, size, &at, &f)) {
+        feed_refusal_t why;
+        rc = wage_apply_event(txn, ++seq, f.data, f.len, s_ws, &why);
+        if (rc == FEED_REFUSED)
+            rc = 0;   /* quarantined by the consumer, which goes on */
+    }
     if (rc == 0)
         rc = wage_apply_group(txn, FEED_GROUP_END, s_ws);
     mdb_txn_abort(txn);
