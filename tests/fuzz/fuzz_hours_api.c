@@ -2,14 +2,16 @@
  * store: decode and limits, request_id, replay, hrs_service_handle with its
  * capture checks, the outbox events, and the packed reply, against a real
  * LMDB store holding the sample's reference data (tests/fuzz/setup/hours).
- * Input: frames (fuzz_util.h), each a packed pay.HoursRequest from one of
- * fz_callers. */
+ * Input: frames (fuzz_util.h): a packed pay.HoursRequest from one of
+ * fz_callers, or with tag FZ_TAG_FEED a packed pay.InvoiceEvent applied
+ * by hrs_invfeed_apply (the invoice feed's employers). */
 #include <stdint.h>
 
 #include "civil.h"
 #include "clock.h"
 #include "fuzz_service.h"
 #include "hours.pb-c.h"
+#include "hrs_invfeed.h"
 #include "hrs_service.h"
 #include "hrs_store.h"
 
@@ -47,6 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_fz.request_desc = cfg.request_desc;
     s_fz.reply_desc = cfg.reply_desc;
     s_fz.skip = s_skip;
+    s_fz.feed_apply = hrs_invfeed_apply;
+    s_fz.feed_arg = s_store;
     if (!(s_fz.server = server_new_detached(s_fz.store, &cfg)))
         abort();
     fz_service_setup(&s_fz, "hours.frames");
