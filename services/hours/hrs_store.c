@@ -6,6 +6,7 @@
 
 #include "hours.pb-c.h"
 #include "log.h"
+#include "feed.h"
 #include "server.h"
 
 #define S_PACK_MAX 8192
@@ -26,6 +27,7 @@ enum {
     DB_CLOSED,
     DB_OUTBOX,
     DB_REQUESTS,
+    DB_FEED_META,
     DB_COUNT
 };
 
@@ -33,7 +35,8 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "prisons",     "policies",     "prisoners", "transfers",   "levels",
     "contracts",   "contracts_by_prison",       "allocations", "records",
     "by_day",      "by_contract", "totals",
-    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
+    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          FEED_META_DB,
+    NULL};
 
 /* Contracts decoded lately, each with the exact bytes it was decoded from:
  * a lookup whose stored value has the same bytes copies the decoded row

@@ -28,7 +28,7 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, NULL,
+    SERVER_REQUESTS_DB, FEED_META_DB, NULL,
 };
 
 inv_store_t *inv_store_open(const char *dir, size_t map_size)
