@@ -907,6 +907,30 @@ int feed_producer_tick(feed_producer_t *self)
     return feed_producer_pump(self);
 }
 
+int feed_consumer_names(const char *csv, char *buf, size_t bufsize,
+                        const char *names[FEED_MAX_CONSUMERS + 1])
+{
+    int n = 0;
+    names[0] = NULL;
+    if (!csv || !*csv)
+        return 0;
+    if (strlen(csv) >= bufsize)
+        return -1;
+    memcpy(buf, csv, strlen(csv) + 1);
+    for (char *p = buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || strlen(p) >= AUTH_NAME_LEN || n >= FEED_MAX_CONSUMERS)
+            return -1;
+        names[n++] = p;
+        names[n] = NULL;
+        if (!comma)
+            return n;
+        p = comma + 1;
+    }
+}
+
 void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out)
 {
     if (!out)

@@ -205,6 +205,14 @@ int feed_producer_tick(feed_producer_t *self);
 
 void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out);
 
+/* Splits a comma-separated list of consumer names (a service's
+ * --feed-consumers flag) into `names` (at most FEED_MAX_CONSUMERS, then a
+ * NULL), pointing into `buf` (a copy of `csv`, of `bufsize` bytes). Empty
+ * or NULL csv: no names. Returns the count, or -1 (too many, too long, or
+ * an empty name). */
+int feed_consumer_names(const char *csv, char *buf, size_t bufsize,
+                        const char *names[FEED_MAX_CONSUMERS + 1]);
+
 /* ---- Consumer ---------------------------------------------------------- */
 
 /* Applies one event inside the consumer's write transaction. Returns 0, or

@@ -5,6 +5,7 @@
  * look the facts up, ask hrs_rules for the verdict, and only then write the
  * change and its event. Nothing is written for a refused row, so a handler
  * never needs to undo anything; an LMDB error aborts the whole request. */
+#include "backup.h"
 #include "hrs_service.h"
 
 #include <stdarg.h>
@@ -38,6 +39,8 @@ typedef struct s_chunk_t {
 struct hrs_service_t {
     hrs_store_t *store;
     feed_producer_t *feed;
+    backup_t *backup;
+    const Pay__HoursBackup *backup_req;   /* checked, for hrs_service_handle */
     server_t *server;
     s_chunk_t *chunks;
     ProtobufCAllocator pa;   /* over the arena, for unpacking into replies */
@@ -137,6 +140,11 @@ void hrs_service_destroy(hrs_service_t **self_p)
     free((*self_p)->lookup);
     free(*self_p);
     *self_p = NULL;
+}
+
+void hrs_service_set_backup(hrs_service_t *self, backup_t *backup)
+{
+    self->backup = backup;
 }
 
 void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed)
@@ -1133,25 +1141,28 @@ static int s_stats(hrs_service_t *self)
     return 0;
 }
 
-/* A compact copy of the last committed state (LMDB reads a snapshot, so
- * the batch in hand is not in it). The answer is kept for replay, so a
- * resend does not try to write the same folder twice. */
+/* A compact copy of the last durable state, named by the caller, under
+ * the service's backup folder: checked here, taken off the loop by
+ * hrs_service_handle (backup.h), which answers once the copy is on disk. */
 static int s_backup(hrs_service_t *self, const Pay__HoursBackup *req)
 {
+    char err[BACKUP_ERR_LEN];
     if (self->caller->role != ROLE_FINANCE) {   /* as in wages and invoicing */
         s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not take backups",
                   auth_role_name(self->caller->role));
         return 0;
     }
-    if (!req->dir || !*req->dir || strlen(req->dir) > 512) {
-        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+    if (req->dir) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "dir: no longer accepted; a backup is "
+                 "given a name and goes under the service's --backup-dir");
         return 0;
     }
-    int rc = store_backup(hrs_store_store(self->store), req->dir);
-    if (rc != 0)
-        s_statusf(self, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
-    else
-        s_status(self, PAY__STATUS__OK, "backup written");
+    if (backup_name_check(req->name, err) != 0) {
+        s_statusf(self, PAY__STATUS__INVALID_ARGUMENT, "%s", err);
+        return 0;
+    }
+    self->backup_req = req;
+    s_statusf(self, PAY__STATUS__OK, "backup %s accepted", req->name);
     return 0;
 }
 
@@ -1604,8 +1615,14 @@ int hrs_service_handle(void *svc, server_call_t *call, const auth_identity_t *ca
     Pay__HoursReply *reply;
     bool readonly;
     self->server = server_call_server(call);
+    self->backup_req = NULL;
     int rc = hrs_service_apply(self, caller, (const Pay__HoursRequest *)request, txn, &reply,
                                &readonly);
+    if (rc == 0 && self->backup_req) {
+        const Pay__HoursBackup *b = self->backup_req;
+        self->backup_req = NULL;
+        return backup_handle(self->backup, call, caller, request_id, b->name, b->dir != NULL);
+    }
     if (rc != 0) {
         if (rc != MDB_MAP_FULL)
             log_error("hours.request", "request %s from %s: %s", request_id, caller->name,
