@@ -107,3 +107,86 @@ def shim_env(env, shim, track_dir, journal=True, eio_file=None):
     if "verify_asan_link_order" not in opts:
         e["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "verify_asan_link_order=0"
     return e
+
+
+# ---------------------------------------------------------------- bulk input
+
+BULK_PRISONS = (("FTA", "HMP Fault Test A", "CLOSED"), ("FTB", "HMP Fault Test B", "CLOSED"))
+BULK_EMPLOYERS = (
+    ("ftlog", "Fault Test Logistics Ltd", "1 Test Way, Leeds", "LS1 1AA", "GB123456782",
+     "ap@ftlog.example", "WEEKLY", "30"),
+    ("ftprint", "Fault Test Printers Ltd", "2 Test Road, Hull", "HU1 1AA", "GB987654326",
+     "ap@ftprint.example", "WEEKLY", "14"),
+)
+
+
+def _csv(path, header, rows):
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header.split(","))
+        for r in rows:
+            w.writerow(r)
+
+
+def gen_bulk(out, prisoners=2000, weeks=5, first_monday="2026-09-28"):
+    """Writes a bulk scenario in the FORMATS.md layouts: 2 prisons, 2
+    employers (weekly billing), one workshop contract per prison,
+    `prisoners` prisoners allocated to their prison's contract, hourly pay
+    rates, billing terms, and `weeks` weeks of hours: every prisoner AM 180
+    and PM 180 minutes, Monday to Friday (10 records a week, within both
+    caps). Every row is valid, so every record must end up counted once.
+    Deterministic. Returns a dict: files, weeks (ISO), today, records."""
+    import datetime as dt
+    os.makedirs(out, exist_ok=True)
+    monday = dt.date.fromisoformat(first_monday)
+    mondays = [monday + dt.timedelta(days=7 * k) for k in range(weeks)]
+    today = (mondays[-1] + dt.timedelta(days=7)).isoformat()
+    _csv(os.path.join(out, "prisons.csv"), "code,name,regime", BULK_PRISONS)
+    people = []
+    for i in range(prisoners):
+        num = "%s%04d%s%s" % ("AGH"[i % 3], i % 10000, chr(65 + (i // 10000) % 26),
+                              chr(65 + (i // 260000) % 26 + (i % 7)))
+        people.append((num, BULK_PRISONS[i % 2][0], 1 + i % 3))
+    _csv(os.path.join(out, "prisoners.csv"),
+         "number,prison,incentive_level,public_contact_cleared_on,released_on",
+         [(n, p, "STD", "", "") for n, p, _ in people])
+    _csv(os.path.join(out, "employers.csv"),
+         "id,name,address,postcode,vat_number,email,billing_period,payment_terms_days",
+         BULK_EMPLOYERS)
+    contract = {"FTA": "C-9001", "FTB": "C-9002"}
+    _csv(os.path.join(out, "contracts.csv"),
+         "id,employer,prison,activity,work_type,start,end,public_contact,attested_by,"
+         "attested_on,attestation_ref",
+         [("C-9001", "ftlog", "FTA", "Warehouse packing", "WORKSHOP", "2025-10-05", "", "no",
+           "Industries: Fault Test", "2026-01-13", "COP-9001"),
+          ("C-9002", "ftprint", "FTB", "Print finishing", "WORKSHOP", "2025-10-05", "", "no",
+           "Industries: Fault Test", "2026-01-13", "COP-9002")])
+    _csv(os.path.join(out, "allocations.csv"), "prisoner,contract,from,to,pay_band",
+         [(n, contract[p], "2026-01-05", "", str(b)) for n, p, b in people])
+    _csv(os.path.join(out, "pay_rates.csv"),
+         "prison,pay_band,incentive_level,effective_from,basis,rate,piece_rate,piece_rate_items",
+         [(p, str(b), "STD", "2026-01-05", "HOURLY", r, "", "")
+          for p, _, _ in BULK_PRISONS for b, r in ((1, "0.40"), (2, "0.45"), (3, "0.50"))])
+    _csv(os.path.join(out, "billing_terms.csv"), "contract,effective_from,basis,charge,vat_rate_bp",
+         [("C-9001", "2026-01-05", "HOURLY", "6.15", "2000"),
+          ("C-9002", "2026-01-05", "HOURLY", "5.95", "2000")])
+    files = []
+    n = 0
+    for k, m in enumerate(mondays):
+        rows = []
+        for d in range(5):
+            day = (m + dt.timedelta(days=d)).isoformat()
+            for num, p, _ in people:
+                for sess in ("AM", "PM"):
+                    rows.append(("%s-%s-%s-%s-%s" % (p, day, sess, num, contract[p]), num,
+                                 contract[p], day, sess, "180", "", "ATTENDED", "no"))
+        path = os.path.join(out, "hours_week%d.csv" % (k + 1))
+        _csv(path, "record_id,prisoner,contract,date,session,minutes,units,outcome,paid_absence",
+             rows)
+        files.append(path)
+        n += len(rows)
+    iso = ["%d-W%02d" % m.isocalendar()[:2] for m in mondays]
+    return {"files": files, "weeks": iso, "today": today, "records": n,
+            "prisons": [p for p, _, _ in BULK_PRISONS],
+            "employers": [e[0] for e in BULK_EMPLOYERS]}

@@ -1095,6 +1095,19 @@ static int s_health(hrs_service_t *self)
     h->today = today;
     h->has_outbox_head = 1;
     h->outbox_head = head;
+    uint64_t records = 0, first = 1;
+    if ((rc = hrs_store_record_count(self->store, self->txn, &records)) != 0
+        || (rc = feed_outbox_first(self->txn, hrs_store_outbox_dbi(self->store), &first)) != 0)
+        return rc;
+    h->has_records = h->has_outbox_first = 1;
+    h->records = records;
+    h->outbox_first = first;
+    if (self->feed) {
+        feed_producer_stats_t fs;
+        feed_producer_stats(self->feed, &fs);
+        h->has_feed_pruned_refusals = 1;
+        h->feed_pruned_refusals = fs.pruned_refusals;
+    }
     self->reply.health = h;
     s_status(self, PAY__STATUS__OK, "ok");
     return 0;

@@ -336,8 +336,10 @@ static void s_health_hours(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t 
     if (r) {
         h->has_head = r->has_outbox_head;
         h->head = r->outbox_head;
-        snprintf(h->detail, sizeof h->detail, "hours feed producer; today %s",
-                 r->today ? r->today : "?");
+        snprintf(h->detail, sizeof h->detail, "hours feed producer; today %s; records %" PRIu64
+                 "; outbox from %" PRIu64 "%s", r->today ? r->today : "?", r->records,
+                 r->outbox_first ? r->outbox_first : 1,
+                 r->feed_pruned_refusals ? "; PRUNED SEQS ASKED FOR" : "");
     }
     codec_free(&m);
 }
@@ -361,8 +363,9 @@ static void s_health_wages(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t 
         h->cursor = r->cursor;
         h->has_head = r->has_head_seq;
         h->head = r->head_seq;
-        snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64,
-                 r->ledger_lines, r->records);
+        snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64 "%s",
+                 r->ledger_lines, r->records,
+                 r->feed_pruned ? "; HOURS FEED PRUNED PAST OUR CURSOR" : "");
     }
     codec_free(&m);
 }

@@ -1357,6 +1357,8 @@ static int s_health(s_ctx_t *c)
         feed_consumer_stats_t fs;
         feed_consumer_stats(c->api->consumer, &fs);
         r->head_seq = fs.head_seq;
+        r->has_feed_pruned = 1;
+        r->feed_pruned = fs.pruned;
     }
     c->reply.body_case = PAY__WAGES_REPLY__BODY_HEALTH;
     c->reply.health = r;
