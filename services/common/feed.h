@@ -4,7 +4,10 @@
  * The producer's outbox (a named LMDB database, keys be64(seq), values the
  * packed events) is the durable log: a business handler appends to it in the
  * same write transaction as the business change, so an event exists if and
- * only if its change committed. A feed_producer_t serves that log on a CURVE
+ * only if its change committed. The next seq is stored (FEED_META_DB), and
+ * the log is pruned below what every registered consumer has acknowledged,
+ * keeping a retention (feed_producer_opts_t.consumers); a Subscribe from a
+ * pruned seq is answered FeedPruned, never with a silent gap. A feed_producer_t serves that log on a CURVE
  * ROUTER: each subscriber (keyed by the routing id of its connection) says
  * Subscribe{from_seq, credit}, and the producer streams FeedBatch messages
  * from the log, never

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define S_MAX_DBS 32
@@ -225,6 +226,21 @@ void store_fail(store_t *self, int err)
                   mdb_strerror(err));
 }
 
+/* LMDB reports a short write, which is what a full disk gives, as EIO:
+ * told apart by the space left where the data file lives, so that the
+ * caller can say "disk full" (ENOSPC) rather than "I/O error". */
+static int s_commit_error(store_t *self, int rc)
+{
+    const char *path = NULL;
+    struct statvfs vfs;
+    if (rc != EIO || mdb_env_get_path(self->env, &path) != 0 || !path
+        || statvfs(path, &vfs) != 0)
+        return rc;
+    if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ull << 20))
+        return ENOSPC;
+    return rc;
+}
+
 /* mdb_env_set_mapsize, once no backup copy is reading the map. */
 static int s_set_mapsize(store_t *self, size_t size)
 {
@@ -276,8 +292,10 @@ int store_write(store_t *self, store_write_fn *fn, void *arg)
             rc = mdb_txn_commit(txn);   /* frees txn, even on failure */
             /* Not MDB_MAP_FULL: the commit's writes or syncs failed, and
              * what the page cache holds can no longer be trusted. */
-            if (rc != 0 && rc != MDB_MAP_FULL)
+            if (rc != 0 && rc != MDB_MAP_FULL) {
+                rc = s_commit_error(self, rc);
                 store_fail(self, rc);
+            }
         } else {
             mdb_txn_abort(txn);   /* the body failed, or the store did meanwhile */
         }

@@ -515,7 +515,13 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
         return pctl_fail(ctx, "out of memory");
     }
     int failed = 0, ok = 1;
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    /* Consumers before their producer: a copy of the hours store taken
+     * after the wage and invoicing copies holds every event those applied,
+     * so a restored set never has a consumer ahead of its feed's head. */
+    static const pctl_service_t order[] = {PCTL_SVC_WAGES, PCTL_SVC_INVOICING,
+                                           PCTL_SVC_HOURS};
+    for (int oi = 0; oi < PCTL_SVC_COUNT; oi++) {
+        int s = (int)order[oi];
         s_health_t h;
         memset(&h, 0, sizeof h);
         pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
