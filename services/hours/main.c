@@ -163,7 +163,7 @@ int main(int argc, char **argv)
         goto done;
     hrs_service_set_backup(svc, backup);
     feed_producer_opts_t fpo = {.consumers = consumers, .retain = (uint64_t)retain};
-    if (!(feed = feed_producer_new(ctx, hrs_store_store(store), HRS_DB_OUTBOX,
+    if (!(feed = feed_producer_new(ctx, hrs_store_store(store), auth, HRS_DB_OUTBOX,
                                    config_get(opts, "feed-endpoint"), &keys, &fpo)))
         goto done;
     hrs_service_set_feed(svc, feed);

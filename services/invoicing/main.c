@@ -259,7 +259,7 @@ int main(int argc, char **argv)
     memset(&po, 0, sizeof po);
     po.consumers = consumers;
     po.retain = (uint64_t)retain;
-    svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), INV_DB_OUTBOX,
+    svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), auth, INV_DB_OUTBOX,
                                      config_get(opts, "feed-endpoint"), &keys, &po);
     if (!svc.producer)
         goto done;
