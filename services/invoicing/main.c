@@ -48,6 +48,12 @@ static int s_handler(void *svc, server_call_t *call, const auth_identity_t *call
     int rc = inv_api_handle(&s->api, caller, (const Pay__InvoicingRequest *)request, txn, &rep);
     if (rep.readonly)
         server_call_readonly(call);
+    if (rc == 0 && rep.reply.health && s->consumer) {
+        feed_consumer_stats_t fs;
+        feed_consumer_stats(s->consumer, &fs);
+        rep.reply.health->has_feed_pruned = 1;
+        rep.reply.health->feed_pruned = fs.pruned;
+    }
     if (rc == 0 && rep.backup) {
         /* Off the loop; answered when the copy is on disk. */
         rc = backup_handle(s->backup, call, caller, request_id, rep.backup->name,

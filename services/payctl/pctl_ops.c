@@ -386,8 +386,8 @@ static void s_health_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_healt
         h->has_cursor = r->has_feed_cursor;
         h->cursor = r->feed_cursor;
         snprintf(h->detail, sizeof h->detail,
-                 "documents %" PRIu64 ", invoice feed head %" PRIu64, r->documents,
-                 r->outbox_head);
+                 "documents %" PRIu64 ", invoice feed head %" PRIu64 "%s", r->documents,
+                 r->outbox_head, r->feed_pruned ? "; HOURS FEED PRUNED PAST OUR CURSOR" : "");
     }
     codec_free(&m);
 }
