@@ -76,7 +76,7 @@ HEADERS = {
     "prisoners": "number,prison,incentive_level,public_contact_cleared_on,"
                  "released_on",
     "employers": "id,name,address,postcode,vat_number,email,billing_period,"
-                 "payment_terms_days",
+                 "payment_terms_days,peppol_endpoint",
     "contracts": "id,employer,prison,activity,work_type,start,end,"
                  "public_contact,attested_by,attested_on,attestation_ref",
     "allocations": "prisoner,contract,from,to,pay_band",
@@ -92,6 +92,12 @@ HEADERS = {
     "amendments": "record_id,minutes,units,outcome,paid_absence",
     "voids": "record_id",
 }
+
+# Trailing columns a file may leave out (FORMATS.md): the 8-column
+# employers header is still accepted.
+OPTIONAL_TRAILING = {"employers": 1}
+
+PEPPOL_RE = re.compile(r"[0-9]{4}:[!-~]{1,120}")
 
 # The reference kinds in the order they must be imported (each refers only
 # to kinds before it).
@@ -253,10 +259,11 @@ class Model:
     def import_reference(self, kind, cells):
         """Applies one reference row; raises Refused. Same key replaces."""
         fields = HEADERS[kind].split(",")
-        if len(cells) != len(fields):
+        short = len(fields) - len(cells)
+        if short < 0 or short > OPTIONAL_TRAILING.get(kind, 0):
             raise Refused("INVALID_ARGUMENT", "expected %d fields, got %d"
                           % (len(fields), len(cells)))
-        row = dict(zip(fields, cells))
+        row = dict(zip(fields, list(cells) + [""] * short))
         getattr(self, "_ref_" + kind)(row)
 
     @staticmethod
@@ -349,7 +356,11 @@ class Model:
             self._bad("email")
         period = self._enum(row, "billing_period", PERIODS)
         terms = self._uint(row, "payment_terms_days", optional=True)
+        peppol = row["peppol_endpoint"]
+        if peppol != "" and not PEPPOL_RE.fullmatch(peppol):
+            self._bad("peppol_endpoint")
         self.employers[eid] = {
+            "peppol_endpoint": peppol or None,
             "name": name, "address": address, "postcode": postcode,
             "vat_number": vat or None, "email": email,
             "billing_period": period,
@@ -906,7 +917,10 @@ def run(folder, close_weeks=None, today=None, finance=False):
         header, rows = read_csv(path)
         kind = step.get("import") or step.get("apply")
         expect = HEADERS[kind].split(",")
-        if header != expect:
+        opt = OPTIONAL_TRAILING.get(kind, 0)
+        if header is None or not (header == expect or (
+                len(expect) - opt <= len(header) < len(expect)
+                and header == expect[:len(header)])):
             raise SystemExit("%s: header %r, expected %r" % (path, header, expect))
         if kind in REFERENCE_ORDER:
             n = 0

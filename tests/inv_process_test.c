@@ -273,7 +273,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/hours-data", s_dir);
     s_hours_store = store_open(path, dbs, 0);
     s_producer = auth && s_hours_store
-                     ? feed_producer_new(s_ctx, s_hours_store, "outbox", s_hours_ep, &hours, NULL) : NULL;
+                     ? feed_producer_new(s_ctx, s_hours_store, auth, "outbox", s_hours_ep, &hours, NULL) : NULL;
     TAP_OK(s_producer != NULL, "stand-in hours feed producer on %s", s_hours_ep);
     if (!s_producer)
         return tap_done();

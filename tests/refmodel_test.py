@@ -550,7 +550,7 @@ def invoices():
 FORMATS_HEADERS = {   # copied from spec/FORMATS.md, on purpose not from the scripts
     "prisons.csv": "code,name,regime",
     "prisoners.csv": "number,prison,incentive_level,public_contact_cleared_on,released_on",
-    "employers.csv": "id,name,address,postcode,vat_number,email,billing_period,payment_terms_days",
+    "employers.csv": "id,name,address,postcode,vat_number,email,billing_period,payment_terms_days,peppol_endpoint",
     "contracts.csv": "id,employer,prison,activity,work_type,start,end,public_contact,attested_by,attested_on,attestation_ref",
     "allocations.csv": "prisoner,contract,from,to,pay_band",
     "pay_rates.csv": "prison,pay_band,incentive_level,effective_from,basis,rate,piece_rate,piece_rate_items",

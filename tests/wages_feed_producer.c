@@ -265,7 +265,7 @@ int main(int argc, char **argv)
     if (!(ctx = zmq_ctx_new()) || !(auth = auth_new(ctx, allow)))
         goto done;
     for (int i = 0; i < 50 && !feed && !s_stop; i++) {
-        feed = feed_producer_new(ctx, store, S_OUTBOX, config_get(opts, "endpoint"), &keys,
+        feed = feed_producer_new(ctx, store, auth, S_OUTBOX, config_get(opts, "endpoint"), &keys,
                                  NULL);
         if (!feed)
             nanosleep(&(struct timespec){ 0, 100000000L }, NULL);

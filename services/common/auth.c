@@ -663,7 +663,7 @@ static void s_zap_handle(auth_t *self)
     }
 
     const char *code = "400", *text = "not allowed";
-    char user_id[16 + AUTH_SCOPE_LEN + AUTH_NAME_LEN] = "";
+    char user_id[AUTH_Z85_LEN] = "";
     auth_identity_t id;
     if (nf < 6 || zmq_msg_size(&f[0]) != 3 || memcmp(zmq_msg_data(&f[0]), "1.0", 3) != 0) {
         code = "500";
@@ -693,8 +693,11 @@ static void s_zap_handle(auth_t *self)
     } else {
         code = "200";
         text = "OK";
-        snprintf(user_id, sizeof user_id, "%s:%s:%s", auth_role_name(id.role), id.scope,
-                 id.name);
+        /* The key itself, not its role: every message is looked up again
+         * in the allow-list as it is when the message arrives
+         * (auth_identity_from_msg), so a revoked key stops working on a
+         * connection it opened before. */
+        zmq_z85_encode(user_id, zmq_msg_data(&f[6]), 32);
     }
 
     /* Reply: version, request id, status code, status text, user id, metadata. */
@@ -948,9 +951,12 @@ int auth_identity_parse(const char *user_id, auth_identity_t *out)
     return 0;
 }
 
-int auth_identity_from_msg(zmq_msg_t *msg, auth_identity_t *out)
+int auth_identity_from_msg(auth_t *self, zmq_msg_t *msg, auth_identity_t *out)
 {
+    uint8_t key[32];
     memset(out, 0, sizeof *out);
     const char *uid = zmq_msg_gets(msg, "User-Id");
-    return uid ? auth_identity_parse(uid, out) : -1;
+    if (!self || !uid || strlen(uid) != 40 || !zmq_z85_decode(key, uid))
+        return -1;
+    return s_lookup(self, key, out) == 0 ? 0 : 1;
 }

@@ -5,8 +5,9 @@
  * auth_t (which binds the ZAP endpoint inproc://zeromq.zap.01 in the same
  * zmq context and starts answering) BEFORE it binds any socket: without a
  * ZAP handler libzmq lets every CURVE client in. The handler accepts only
- * public keys on its allow-list and replies with User-Id "role:scope:name",
- * which the server reads back per message with auth_identity_from_msg.
+ * public keys on its allow-list and replies with the key as User-Id; the
+ * server looks the key up in the current list for every message with
+ * auth_identity_from_msg, so revocation bites on open connections too.
  * The identity never comes from anything the client puts in the payload.
  *
  * Allow-list file: one entry per line; a word starting with '#' starts a
@@ -100,8 +101,9 @@ int auth_allow_file_append(const char *allow_file, const char *public_z85,
 /* Removes every line listing `public_z85` from an allow-list file, in the
  * same way. Returns 0 if the key was listed (and is no longer), 1 if it
  * was not listed (nothing changed), or -1 with errno set. A running
- * service keeps the list it loaded (and its open connections) until it
- * restarts or calls auth_reload. */
+ * service keeps the list it loaded until it restarts or calls auth_reload;
+ * from then on every message of the key is refused, on open connections
+ * too. */
 int auth_allow_file_remove(const char *allow_file, const char *public_z85);
 
 /* The ZAP domain of feed sockets (set ZMQ_ZAP_DOMAIN to it after
@@ -117,12 +119,17 @@ int auth_curve_server(void *sock, const auth_keypair_t *server, long max_msg_siz
 int auth_curve_client(void *sock, const auth_keypair_t *client,
                       const char *server_public_z85, long max_msg_size);
 
-/* The identity the ZAP handler gave the connection that sent `msg`
- * (any frame of a message received on a CURVE server socket that came from
- * the peer; NOT the routing-id frame a ROUTER prepends, which libzmq makes
- * locally and which carries no metadata).
- * Returns 0, or -1 if the message carries no valid User-Id. */
-int auth_identity_from_msg(zmq_msg_t *msg, auth_identity_t *out);
+/* The identity of the peer that sent `msg`, as the allow-list of `self`
+ * says NOW (any frame of a message received on a CURVE server socket that
+ * came from the peer; NOT the routing-id frame a ROUTER prepends, which
+ * libzmq makes locally and which carries no metadata). The ZAP handler
+ * puts the peer's public key (Z85) in the connection's User-Id; the role,
+ * scope and name are looked up again for every message, so that after
+ * `payctl keys revoke` and a reload (SIGHUP) the next message on a
+ * connection opened before is refused.
+ * Returns 0, -1 if the message carries no valid User-Id, or 1 if the key
+ * is no longer on the allow-list (out zeroed). */
+int auth_identity_from_msg(auth_t *self, zmq_msg_t *msg, auth_identity_t *out);
 
 /* Parses a User-Id "role:scope:name". Returns 0, or -1 (out zeroed). */
 int auth_identity_parse(const char *user_id, auth_identity_t *out);

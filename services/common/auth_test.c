@@ -29,6 +29,8 @@ static void s_write(const char *name, const char *text)
 
 /* Sends "hello" from a DEALER and waits `ms` for it at the ROUTER.
  * Returns 1 if it arrived (and fills *who from the payload frame), 0 if not. */
+static auth_t *s_auth;   /* the running handler, for auth_identity_from_msg */
+
 static int s_roundtrip(void *ctx, void *router, const char *endpoint,
                        const auth_keypair_t *ck, const char *server_pub, int ms,
                        auth_identity_t *who, int *id_frame_has_user)
@@ -48,7 +50,7 @@ static int s_roundtrip(void *ctx, void *router, const char *endpoint,
         zmq_msg_recv(&idf, router, 0);
         zmq_msg_recv(&body, router, 0);
         if (who)
-            auth_identity_from_msg(&body, who);
+            auth_identity_from_msg(s_auth, &body, who);
         if (id_frame_has_user)
             *id_frame_has_user = zmq_msg_gets(&idf, "User-Id") != NULL;
         /* Echo back so the client proves the whole path works. */
@@ -342,6 +344,7 @@ static void test_curve(void)
     void *ctx = zmq_ctx_new();
     auth_t *auth = auth_new(ctx, allow);
     TAP_OK(auth != NULL, "ZAP handler started");
+    s_auth = auth;
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
     TAP_EQ_INT(auth_curve_server(router, &server, 65536), 0, "curve server options");

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
+#include "log.h"
+
 #define S_ALIGN 16
 #define S_HDR 16
 #define S_FIRST_BLOCK 2048
@@ -117,7 +120,119 @@ int codec_pack_msg(const ProtobufCMessage *m, zmq_msg_t *out)
         zmq_msg_init(out);
         return -1;
     }
+    /* Whatever a handler put in a string (a cut message, an echoed value),
+     * no reply may carry invalid UTF-8: a strict peer would refuse the
+     * whole message. */
+    size_t fixed = codec_repair_strings(m->descriptor, zmq_msg_data(out), size);
+    if (fixed)
+        log_warn("codec.repaired", "%s: %zu bytes of invalid UTF-8 replaced with '?'",
+                 m->descriptor->short_name, fixed);
     return 0;
+}
+
+/* ---- string fields on the wire -----------------------------------------
+ *
+ * protobuf-c hands a string field over as a C string: an embedded NUL cuts
+ * it short without a word, and it does not check UTF-8. So the wire bytes
+ * of every string field (recursively through sub-messages, by the
+ * descriptor) are checked before a decoded message is used, and repaired
+ * (same length, so the framing stays valid) before one is sent. */
+
+static int s_wire_varint(const uint8_t *b, size_t len, size_t *at, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *at < len; shift += 7) {
+        uint8_t c = b[(*at)++];
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Walks the message `b`; for each string field either checks it (repair
+ * NULL: returns -1 at the first bad one, naming it in err) or repairs it
+ * (adding the bytes replaced to *repair). Returns 0, or -1 for bytes that
+ * are not a message. */
+static int s_wire_strings(const ProtobufCMessageDescriptor *d, uint8_t *b, size_t len,
+                          int depth, size_t *repair, char err[CODEC_ERR_LEN])
+{
+    size_t at = 0;
+    if (depth > S_MAX_DEPTH) {
+        if (err)
+            snprintf(err, CODEC_ERR_LEN, "message nested deeper than %d", S_MAX_DEPTH);
+        return -1;
+    }
+    while (at < len) {
+        uint64_t tag, v;
+        if (s_wire_varint(b, len, &at, &tag) != 0)
+            goto bad;
+        switch (tag & 7) {
+        case 0:
+            if (s_wire_varint(b, len, &at, &v) != 0)
+                goto bad;
+            continue;
+        case 1:
+            if (len - at < 8)
+                goto bad;
+            at += 8;
+            continue;
+        case 5:
+            if (len - at < 4)
+                goto bad;
+            at += 4;
+            continue;
+        case 2:
+            break;
+        default:
+            goto bad;
+        }
+        if (s_wire_varint(b, len, &at, &v) != 0 || v > len - at)
+            goto bad;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                : NULL;
+        uint8_t *field = b + at;
+        size_t flen = (size_t)v;
+        at += flen;
+        if (!f)
+            continue;   /* an unknown field is never read as a string */
+        if (f->type == PROTOBUF_C_TYPE_STRING) {
+            if (repair) {
+                *repair += ident_utf8_repair(field, flen);
+            } else if (!ident_utf8_valid(field, flen)) {
+                snprintf(err, CODEC_ERR_LEN, "field %s: not valid UTF-8 (or holds a NUL)",
+                         f->name);
+                return -1;
+            }
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (s_wire_strings(f->descriptor, field, flen, depth + 1, repair, err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+bad:
+    if (err)
+        snprintf(err, CODEC_ERR_LEN, "%s: bytes do not decode", d->short_name);
+    return -1;
+}
+
+int codec_check_strings(const ProtobufCMessageDescriptor *desc, const void *data, size_t len,
+                        char err[CODEC_ERR_LEN])
+{
+    err[0] = '\0';
+    /* Checking never writes: the walk only writes when repairing. */
+    return s_wire_strings(desc, (uint8_t *)(uintptr_t)data, len, 0, NULL, err);
+}
+
+size_t codec_repair_strings(const ProtobufCMessageDescriptor *desc, void *data, size_t len)
+{
+    size_t fixed = 0;
+    s_wire_strings(desc, data, len, 0, &fixed, NULL);
+    return fixed;
 }
 
 ProtobufCMessage *codec_unpack(const ProtobufCMessageDescriptor *desc, const void *data,
@@ -152,7 +267,7 @@ ProtobufCMessage *codec_unpack(const ProtobufCMessageDescriptor *desc, const voi
                      desc->short_name);
         goto fail;
     }
-    if (codec_check_enums(m, err) != 0)
+    if (codec_check_enums(m, err) != 0 || codec_check_strings(desc, data, len, err) != 0)
         goto fail;
     return m;
 fail:

@@ -5,7 +5,9 @@
  * `max_bytes` in total, so a hostile frame cannot make a service allocate
  * without limit. After decoding, codec_check_enums walks the message and
  * refuses enum values the schema does not name (protobuf-c accepts any
- * integer for a proto2 enum). Every failure is a value with a message that
+ * integer for a proto2 enum) and codec_check_strings refuses string fields
+ * that are not valid UTF-8 or hold a NUL. Packing repairs invalid UTF-8, so
+ * no message sent ever carries it. Every failure is a value with a message that
  * the server turns into a MALFORMED_REQUEST reply; nothing here aborts.
  *
  * Ownership: codec_unpack returns a message the caller frees with
@@ -35,6 +37,18 @@ int codec_pack_msg(const ProtobufCMessage *m, zmq_msg_t *out);
 ProtobufCMessage *codec_unpack(const ProtobufCMessageDescriptor *desc,
                                const void *data, size_t len, size_t max_bytes,
                                char err[CODEC_ERR_LEN]);
+
+/* 0 if every string field of the packed message (recursively, by the
+ * descriptor) is valid UTF-8 without a NUL; else -1 with the field's name
+ * in err. codec_unpack calls it; a consumer decoding feed events with its
+ * own allocator must call it too. */
+int codec_check_strings(const ProtobufCMessageDescriptor *desc, const void *data, size_t len,
+                        char err[CODEC_ERR_LEN]);
+
+/* Replaces, in place, the bytes of string fields that are not valid UTF-8
+ * (and NULs) with '?', keeping every length. Returns the bytes replaced.
+ * codec_pack_msg calls it on every message it packs. */
+size_t codec_repair_strings(const ProtobufCMessageDescriptor *desc, void *data, size_t len);
 
 /* Frees a message from codec_unpack. Accepts NULL; NULLs *msg_p. */
 void codec_free(ProtobufCMessage **msg_p);

@@ -1,5 +1,6 @@
 /* codec_test: round trips, and hostile frames that must fail cleanly
  * (NULL with a message, no leak, no crash) under ASan and UBSan. */
+#define _GNU_SOURCE   /* memmem */
 #include "codec.h"
 
 #include <stdint.h>
@@ -312,8 +313,67 @@ static void test_enums(void)
     TAP_EQ_INT(codec_check_enums(&req.base, err), 0, "unset optional enum ignored");
 }
 
+/* Strings: an embedded NUL or invalid UTF-8 anywhere (nested, repeated)
+ * is refused on decode, and repaired on pack. */
+static void test_strings(void)
+{
+    char err[CODEC_ERR_LEN];
+    Pay__TestEcho inner = PAY__TEST_ECHO__INIT, *nested[1] = {&inner};
+    Pay__TestEcho echo = PAY__TEST_ECHO__INIT;
+    Pay__TestRequest req = PAY__TEST_REQUEST__INIT;
+    inner.text = "INNERX";
+    echo.text = "outer";
+    echo.n_nested = 1;
+    echo.nested = nested;
+    req.request_id = "r-\xc3\xa9";
+    req.body_case = PAY__TEST_REQUEST__BODY_ECHO;
+    req.echo = &echo;
+    size_t len;
+    uint8_t *b = s_pack(&req.base, &len);
+    ProtobufCMessage *m = codec_unpack(&pay__test_request__descriptor, b, len, 0, err);
+    TAP_OK(m != NULL, "valid UTF-8 decodes (%s)", err);
+    codec_free(&m);
+    uint8_t *x = memmem(b, len, "INNERX", 6);
+    TAP_OK(x != NULL, "found the nested text on the wire");
+    x[5] = '\0';   /* "INNER\0": a C string would say "INNER" */
+    m = codec_unpack(&pay__test_request__descriptor, b, len, 0, err);
+    TAP_OK(m == NULL, "an embedded NUL in a nested string is refused");
+    TAP_OK(strstr(err, "text") != NULL, "the message names the field: %s", err);
+    TAP_EQ_INT(codec_check_strings(&pay__test_request__descriptor, b, len, err), -1,
+               "codec_check_strings agrees");
+    x[5] = (uint8_t)0xc3;   /* a cut two-byte sequence */
+    m = codec_unpack(&pay__test_request__descriptor, b, len, 0, err);
+    TAP_OK(m == NULL, "invalid UTF-8 in a nested string is refused");
+    x[5] = 'X';
+    uint8_t *rid = memmem(b, len, "r-\xc3\xa9", 4);
+    rid[3] = 0xff;
+    m = codec_unpack(&pay__test_request__descriptor, b, len, 0, err);
+    TAP_OK(m == NULL && strstr(err, "request_id"), "invalid UTF-8 in request_id: %s", err);
+    TAP_EQ_INT((int)codec_repair_strings(&pay__test_request__descriptor, b, len), 2,
+               "repair replaces the two bytes of the broken sequence");
+    m = codec_unpack(&pay__test_request__descriptor, b, len, 0, err);
+    TAP_OK(m != NULL, "the repaired bytes decode");
+    if (m)
+        TAP_EQ_STR(((Pay__TestRequest *)m)->request_id, "r-??", "repaired request_id");
+    codec_free(&m);
+    free(b);
+
+    /* Packing a reply whose message holds invalid UTF-8 sends valid bytes. */
+    char bad[] = "cut \xe2\x82";
+    Pay__ReplyHeader h = PAY__REPLY_HEADER__INIT;
+    h.message = bad;
+    zmq_msg_t out;
+    TAP_EQ_INT(codec_pack_msg(&h.base, &out), 0, "packs");
+    TAP_EQ_INT(codec_check_strings(&pay__reply_header__descriptor, zmq_msg_data(&out),
+                                   zmq_msg_size(&out), err), 0,
+               "the packed reply holds valid UTF-8 only");
+    TAP_EQ_STR(bad, "cut \xe2\x82", "the caller's string is left as it was");
+    zmq_msg_close(&out);
+}
+
 int main(void)
 {
+    test_strings();
     test_round_trip();
     test_error_reply();
     test_truncated();

@@ -143,6 +143,7 @@ typedef struct {
 struct feed_producer_t {
     void *sock;
     store_t *store;
+    auth_t *auth;                    /* the current allow-list, per request */
     MDB_dbi outbox;
     char endpoint[256];
     feed_producer_opts_t opts;
@@ -187,7 +188,7 @@ static s_sub_t *s_sub_add(feed_producer_t *self, const uint8_t *rid, size_t len)
     return NULL;
 }
 
-feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
+feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store, auth_t *auth,
                                    const char *outbox_db_name,
                                    const char *endpoint,
                                    const auth_keypair_t *server_keys,
@@ -198,13 +199,14 @@ feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
     int one = 1, ms;
     size_t len;
 
-    if (!zmq_ctx || !store || !outbox_db_name || !endpoint || !server_keys)
+    if (!zmq_ctx || !store || !auth || !outbox_db_name || !endpoint || !server_keys)
         goto fail;
     step = "allocate";
     self = calloc(1, sizeof *self);
     if (!self)
         goto fail;
     self->store = store;
+    self->auth = auth;
     if (opts)
         self->opts = *opts;
     if (self->opts.batch_max_entries == 0)
@@ -368,7 +370,9 @@ static void s_on_request(feed_producer_t *self, const uint8_t *rid,
     char err[CODEC_ERR_LEN];
     Pay__FeedRequest *req = NULL;
 
-    if (auth_identity_from_msg(body, &who) != 0 || who.role != ROLE_SERVICE) {
+    /* The allow-list as it is now: a service key revoked since the
+     * connection opened loses its subscription with its next message. */
+    if (auth_identity_from_msg(self->auth, body, &who) != 0 || who.role != ROLE_SERVICE) {
         s_sub_t *sub = s_sub_find(self, rid, rid_len);
         self->stats.refused++;
         log_warn("feed.refused", "feed request from %s (role %s) refused: only "

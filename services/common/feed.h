@@ -120,10 +120,11 @@ typedef struct {
 
 /* Binds a CURVE server ROUTER on `endpoint` with `server_keys`, serving the
  * outbox database `outbox_db_name` of `store` (which must have been opened
- * with that name). The service's auth_t must already be running in
- * `zmq_ctx`: only identities with role `service` may subscribe. `opts` may
+ * with that name). The service's auth_t `auth` must already be running in
+ * `zmq_ctx`: only identities with role `service` may subscribe, checked
+ * against its current allow-list on every Subscribe and Ack. `opts` may
  * be NULL. Returns NULL on failure (logged). */
-feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store,
+feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store, auth_t *auth,
                                    const char *outbox_db_name,
                                    const char *endpoint,
                                    const auth_keypair_t *server_keys,

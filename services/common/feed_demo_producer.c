@@ -194,7 +194,7 @@ int main(int argc, char **argv)
         goto done;
     /* After a crash the port may take a moment to come free: retry. */
     for (int i = 0; i < 50 && !feed && !s_stop; i++) {
-        feed = feed_producer_new(ctx, store, S_OUTBOX, config_get(opts, "endpoint"),
+        feed = feed_producer_new(ctx, store, auth, S_OUTBOX, config_get(opts, "endpoint"),
                                  &keys, NULL);
         if (!feed)
             nanosleep(&(struct timespec){0, 100000000L}, NULL);

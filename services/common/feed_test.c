@@ -494,6 +494,8 @@ static void s_run(s_world_t *w, int ms, uint64_t until)
     }
 }
 
+static auth_t *s_auth;   /* the test's running ZAP handler */
+
 static feed_producer_t *s_producer(void *ctx, store_t *st, const char *endpoint,
                                    const auth_keypair_t *server)
 {
@@ -503,7 +505,7 @@ static feed_producer_t *s_producer(void *ctx, store_t *st, const char *endpoint,
     po.peer_timeout_ms = 5000;
     /* A just-closed socket's port is released by the reaper thread: retry. */
     for (int i = 0; i < 50; i++) {
-        feed_producer_t *p = feed_producer_new(ctx, st, "outbox", endpoint, server, &po);
+        feed_producer_t *p = feed_producer_new(ctx, st, s_auth, "outbox", endpoint, server, &po);
         if (p)
             return p;
         s_sleep_ms(100);
@@ -605,7 +607,7 @@ static void s_test_server_loop(void *ctx, auth_t *auth, const auth_keypair_t *se
         .linger_ms = 100,
     };
     l.server = server_new(ctx, sst, &cfg);
-    producer = feed_producer_new(ctx, sst, "outbox", "tcp://127.0.0.1:*", server, NULL);
+    producer = feed_producer_new(ctx, sst, auth, "outbox", "tcp://127.0.0.1:*", server, NULL);
     TAP_OK(l.server && producer, "server and producer bound");
     if (!l.server || !producer)
         goto done;
@@ -645,6 +647,7 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
 {
     void *ctx = zmq_ctx_new();
     auth_t *auth = auth_new(ctx, NULL);
+    s_auth = auth;
     auth_keypair_t server, client, employer, intruder;
     char endpoint[256];
     feed_producer_stats_t ps;

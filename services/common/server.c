@@ -341,6 +341,11 @@ int server_reply(server_call_t *call, const ProtobufCMessage *reply)
         return -1;
     protobuf_c_message_pack(reply, call->reply);
     call->reply_len = len;
+    /* No reply carries invalid UTF-8, whatever a handler formatted. */
+    size_t fixed = codec_repair_strings(reply->descriptor, call->reply, len);
+    if (fixed)
+        log_warn("server.reply", "%s: %zu bytes of invalid UTF-8 replaced with '?'",
+                 reply->descriptor->short_name, fixed);
     const char *rid = s_string_field(
         reply, protobuf_c_message_descriptor_get_field(reply->descriptor, 1));
     if (!rid || strcmp(rid, call->request_id) != 0)
@@ -686,9 +691,13 @@ static void s_decode_call(server_t *self, server_call_t *c)
     const char *why = NULL;
     size_t len = zmq_msg_size(&c->payload);
     if (!self->cfg.insecure_plaintext) {
-        if (auth_identity_from_msg(&c->payload, &c->who) != 0) {
-            /* Cannot happen behind our ZAP handler; refuse rather than guess. */
-            s_reply_error(c, PAY__STATUS__PERMISSION_DENIED, "no caller identity");
+        int who = auth_identity_from_msg(self->cfg.auth, &c->payload, &c->who);
+        if (who != 0) {
+            /* A revoked key (1) on a connection it opened before; no
+             * identity at all (-1) cannot happen behind our ZAP handler. */
+            s_reply_error(c, PAY__STATUS__PERMISSION_DENIED,
+                          who > 0 ? "this key is no longer on the allow-list"
+                                  : "no caller identity");
             c->state = CALL_ANSWERED;
             return;
         }

@@ -191,101 +191,6 @@ const char *hrs_regime_name(hrs_regime_t v)
     return s_enum_name((int)v, s_regimes, S_COUNT(s_regimes));
 }
 
-/* ---- identifier patterns ------------------------------------------------ */
-
-static bool s_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static bool s_lower(char c) { return c >= 'a' && c <= 'z'; }
-static bool s_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool hrs_valid_prison(const char *s)
-{
-    return s && s_upper(s[0]) && s_upper(s[1]) && s_upper(s[2]) && s[3] == '\0';
-}
-
-bool hrs_valid_prisoner(const char *s)
-{
-    return s && s_upper(s[0]) && s_digit(s[1]) && s_digit(s[2]) && s_digit(s[3]) &&
-           s_digit(s[4]) && s_upper(s[5]) && s_upper(s[6]) && s[7] == '\0';
-}
-
-bool hrs_valid_employer(const char *s)
-{
-    if (!s || !(s_lower(s[0]) || s_digit(s[0])))
-        return false;
-    int n = 1;
-    for (; s[n]; n++) {
-        if (n > 31 || !(s_lower(s[n]) || s_digit(s[n]) || s[n] == '-'))
-            return false;
-    }
-    return n >= 2;
-}
-
-bool hrs_valid_contract(const char *s)
-{
-    if (!s || !(s_upper(s[0]) || s_digit(s[0])))
-        return false;
-    for (int n = 1; s[n]; n++) {
-        if (n > 23 || !(s_upper(s[n]) || s_digit(s[n]) || s[n] == '-'))
-            return false;
-    }
-    return true;
-}
-
-/* Number of UTF-8 code points in s, or -1 if s is not valid UTF-8 (no
- * overlong forms, no surrogates, nothing past U+10FFFF), holds a control
- * character, or is longer than max_chars. */
-static int s_utf8_chars(const char *s, int max_chars)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    int n = 0;
-    while (*p) {
-        unsigned c = *p;
-        unsigned cp;
-        int extra;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return -1;
-            cp = c;
-            extra = 0;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            cp = c & 0x1f;
-            extra = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            cp = c & 0x0f;
-            extra = 2;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            cp = c & 0x07;
-            extra = 3;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (*p & 0x3f);
-        }
-        if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return -1;
-        if (cp >= 0x80 && cp < 0xa0)   /* C1 controls */
-            return -1;
-        if (++n > max_chars)
-            return -1;
-    }
-    return n;
-}
-
-bool hrs_valid_record_id(const char *s)
-{
-    return s && s_utf8_chars(s, HRS_RECORD_ID_CHARS) >= 1;
-}
-
-bool hrs_valid_text(const char *s, int max_chars)
-{
-    return s && s_utf8_chars(s, max_chars) >= 1;
-}
-
 /* ---- field parsers that fill a verdict ---------------------------------- */
 
 static int s_need_date(const char *field, const char *s, int32_t *out, hrs_verdict_t *v)
@@ -346,7 +251,7 @@ static int s_need_text(const char *field, const char *s, hrs_verdict_t *v)
         s_verdict(v, PAY__STATUS__INVALID_ARGUMENT, "%s: empty", field);
         return -1;
     }
-    if (!hrs_valid_text(s, HRS_TEXT_CHARS)) {
+    if (!ident_is_text(s, HRS_TEXT_CHARS)) {
         s_verdict(v, PAY__STATUS__INVALID_ARGUMENT,
                   "%s: not 1 to %d characters of UTF-8 text without control characters",
                   field, HRS_TEXT_CHARS);
@@ -413,18 +318,18 @@ int hrs_rules_parse_record(const hrs_record_text_t *in, hrs_record_t *out, hrs_v
                   HRS_RECORD_ID_CHARS);
         return -1;
     }
-    if (!hrs_valid_record_id(in->record_id)) {
+    if (!ident_is_record_id(in->record_id)) {
         s_verdict(v, PAY__STATUS__INVALID_ARGUMENT,
                   "record_id: not 1 to %d characters of UTF-8 without control characters",
                   HRS_RECORD_ID_CHARS);
         return -1;
     }
     s_copy(out->record_id, sizeof out->record_id, in->record_id);
-    if (s_need_pattern("prisoner", in->prisoner, hrs_valid_prisoner(in->prisoner),
+    if (s_need_pattern("prisoner", in->prisoner, ident_is_prisoner(in->prisoner),
                        "a prisoner number like A1234BC", v) != 0)
         return -1;
     s_copy(out->prisoner, sizeof out->prisoner, in->prisoner);
-    if (s_need_pattern("contract", in->contract, hrs_valid_contract(in->contract),
+    if (s_need_pattern("contract", in->contract, ident_is_contract(in->contract),
                        "a contract id like C-0042", v) != 0)
         return -1;
     s_copy(out->contract, sizeof out->contract, in->contract);
@@ -495,7 +400,7 @@ bool hrs_rules_may_record(auth_role_t role, const char *scope, const char *priso
 {
     if (role == ROLE_FINANCE)
         return true;
-    return role == ROLE_INSTRUCTOR && scope && prison && hrs_valid_prison(prison) &&
+    return role == ROLE_INSTRUCTOR && scope && prison && ident_is_prison(prison) &&
            strcmp(scope, prison) == 0;
 }
 
@@ -815,7 +720,7 @@ static int s_policy_values(bool has_w, uint32_t w, bool has_d, uint32_t d, bool 
 int hrs_rules_parse_prison(const hrs_prison_text_t *in, hrs_prison_t *out, hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("code", in->code, hrs_valid_prison(in->code),
+    if (s_need_pattern("code", in->code, ident_is_prison(in->code),
                        "three capital letters like MDI", v) != 0)
         return -1;
     s_copy(out->code, sizeof out->code, in->code);
@@ -849,7 +754,7 @@ int hrs_rules_parse_policy(const hrs_policy_text_t *in, hrs_policy_change_t *out
                            hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("prison", in->prison, hrs_valid_prison(in->prison),
+    if (s_need_pattern("prison", in->prison, ident_is_prison(in->prison),
                        "three capital letters like MDI", v) != 0)
         return -1;
     s_copy(out->prison, sizeof out->prison, in->prison);
@@ -883,11 +788,11 @@ int hrs_rules_parse_prisoner(const hrs_prisoner_text_t *in, hrs_prisoner_t *out,
                              hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("number", in->number, hrs_valid_prisoner(in->number),
+    if (s_need_pattern("number", in->number, ident_is_prisoner(in->number),
                        "a prisoner number like A1234BC", v) != 0)
         return -1;
     s_copy(out->number, sizeof out->number, in->number);
-    if (s_need_pattern("prison", in->prison, hrs_valid_prison(in->prison),
+    if (s_need_pattern("prison", in->prison, ident_is_prison(in->prison),
                        "three capital letters like MDI", v) != 0)
         return -1;
     s_copy(out->prison, sizeof out->prison, in->prison);
@@ -918,15 +823,15 @@ int hrs_rules_parse_contract(const hrs_contract_text_t *in, hrs_contract_t *out,
                              hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("id", in->id, hrs_valid_contract(in->id), "a contract id like C-0042",
+    if (s_need_pattern("id", in->id, ident_is_contract(in->id), "a contract id like C-0042",
                        v) != 0)
         return -1;
     s_copy(out->id, sizeof out->id, in->id);
-    if (s_need_pattern("employer", in->employer, hrs_valid_employer(in->employer),
+    if (s_need_pattern("employer", in->employer, ident_is_employer(in->employer),
                        "an employer id like dhl", v) != 0)
         return -1;
     s_copy(out->employer, sizeof out->employer, in->employer);
-    if (s_need_pattern("prison", in->prison, hrs_valid_prison(in->prison),
+    if (s_need_pattern("prison", in->prison, ident_is_prison(in->prison),
                        "three capital letters like MDI", v) != 0)
         return -1;
     s_copy(out->prison, sizeof out->prison, in->prison);
@@ -998,11 +903,11 @@ int hrs_rules_parse_allocation(const hrs_allocation_text_t *in, hrs_allocation_r
                                hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("prisoner", in->prisoner, hrs_valid_prisoner(in->prisoner),
+    if (s_need_pattern("prisoner", in->prisoner, ident_is_prisoner(in->prisoner),
                        "a prisoner number like A1234BC", v) != 0)
         return -1;
     s_copy(out->prisoner, sizeof out->prisoner, in->prisoner);
-    if (s_need_pattern("contract", in->contract, hrs_valid_contract(in->contract),
+    if (s_need_pattern("contract", in->contract, ident_is_contract(in->contract),
                        "a contract id like C-0042", v) != 0)
         return -1;
     s_copy(out->contract, sizeof out->contract, in->contract);
@@ -1047,11 +952,11 @@ int hrs_rules_parse_transfer(const hrs_transfer_text_t *in, hrs_transfer_row_t *
                              hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("prisoner", in->prisoner, hrs_valid_prisoner(in->prisoner),
+    if (s_need_pattern("prisoner", in->prisoner, ident_is_prisoner(in->prisoner),
                        "a prisoner number like A1234BC", v) != 0)
         return -1;
     s_copy(out->prisoner, sizeof out->prisoner, in->prisoner);
-    if (s_need_pattern("prison", in->prison, hrs_valid_prison(in->prison),
+    if (s_need_pattern("prison", in->prison, ident_is_prison(in->prison),
                        "three capital letters like MDI", v) != 0)
         return -1;
     s_copy(out->prison, sizeof out->prison, in->prison);
@@ -1079,7 +984,7 @@ Pay__Status hrs_rules_check_transfer(const hrs_transfer_row_t *t, bool prisoner_
 int hrs_rules_parse_level(const hrs_level_text_t *in, hrs_level_row_t *out, hrs_verdict_t *v)
 {
     memset(out, 0, sizeof *out);
-    if (s_need_pattern("prisoner", in->prisoner, hrs_valid_prisoner(in->prisoner),
+    if (s_need_pattern("prisoner", in->prisoner, ident_is_prisoner(in->prisoner),
                        "a prisoner number like A1234BC", v) != 0)
         return -1;
     s_copy(out->prisoner, sizeof out->prisoner, in->prisoner);

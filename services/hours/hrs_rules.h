@@ -28,25 +28,27 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "ident.h"
 #include "common.pb-c.h"
 #include "hours_feed.pb-c.h"
 
-/* Field sizes, including the terminating NUL. */
-#define HRS_PRISON_LEN 4        /* MDI */
-#define HRS_PRISONER_LEN 8      /* A1234BC */
-#define HRS_EMPLOYER_LEN 33     /* [a-z0-9][a-z0-9-]{1,31} */
-#define HRS_CONTRACT_LEN 25     /* [A-Z0-9][A-Z0-9-]{0,23} */
-#define HRS_RECORD_ID_CHARS 64  /* characters (UTF-8 code points) */
-#define HRS_RECORD_ID_LEN (HRS_RECORD_ID_CHARS * 4 + 1)
-#define HRS_TEXT_CHARS 200      /* names, activities, attestation fields */
-#define HRS_TEXT_LEN (HRS_TEXT_CHARS * 4 + 1)
+/* Field sizes, including the terminating NUL: those of ident.h, which the
+ * consumers of the hours feed share. */
+#define HRS_PRISON_LEN IDENT_PRISON_LEN
+#define HRS_PRISONER_LEN IDENT_PRISONER_LEN
+#define HRS_EMPLOYER_LEN IDENT_EMPLOYER_LEN
+#define HRS_CONTRACT_LEN IDENT_CONTRACT_LEN
+#define HRS_RECORD_ID_CHARS IDENT_RECORD_ID_CHARS
+#define HRS_RECORD_ID_LEN IDENT_RECORD_ID_LEN
+#define HRS_TEXT_CHARS IDENT_TEXT_CHARS
+#define HRS_TEXT_LEN IDENT_TEXT_LEN
 #define HRS_MSG_LEN 256
 
 /* Bounds on numbers that the spec leaves open, so that no sum downstream
  * can overflow: units per record, and pay-policy values. */
-#define HRS_MAX_MINUTES 600
-#define HRS_MAX_UNITS 1000000000ULL
-#define HRS_MAX_PAY_BAND 10
+#define HRS_MAX_MINUTES IDENT_MAX_MINUTES
+#define HRS_MAX_UNITS IDENT_MAX_UNITS
+#define HRS_MAX_PAY_BAND IDENT_MAX_PAY_BAND
 
 /* Pay-policy defaults of DOMAIN.md. */
 #define HRS_DEFAULT_WEEKLY_CAP 2400
@@ -90,17 +92,7 @@ const char *hrs_work_type_name(Pay__WorkType v);
 const char *hrs_level_name(Pay__IncentiveLevel v);
 const char *hrs_regime_name(hrs_regime_t v);
 
-/* ---- Identifier patterns (DOMAIN.md "Identifiers and formats") ---------- */
-
-bool hrs_valid_prison(const char *s);     /* ^[A-Z]{3}$ */
-bool hrs_valid_prisoner(const char *s);   /* ^[A-Z][0-9]{4}[A-Z]{2}$ */
-bool hrs_valid_employer(const char *s);   /* ^[a-z0-9][a-z0-9-]{1,31}$ */
-bool hrs_valid_contract(const char *s);   /* ^[A-Z0-9][A-Z0-9-]{0,23}$ */
-/* record_id: 1 to 64 characters of valid UTF-8, no control characters. */
-bool hrs_valid_record_id(const char *s);
-/* Free text (names, activities): 1 to max_chars characters of valid UTF-8,
- * no control characters. */
-bool hrs_valid_text(const char *s, int max_chars);
+/* Identifier patterns and UTF-8: ident.h, shared with the consumers. */
 
 /* ---- Capturing hours ---------------------------------------------------- */
 

@@ -197,7 +197,7 @@ static void s_item(hrs_service_t *self, size_t i, const hrs_verdict_t *v, const 
     it->has_status = 1;
     it->status = v->status;
     it->message = s_strdup(self, v->message);
-    if (key && hrs_valid_text(key, HRS_TEXT_CHARS))
+    if (key && ident_is_text(key, HRS_TEXT_CHARS))
         it->key = s_strdup(self, key);
 }
 
@@ -610,7 +610,7 @@ static int s_change_facts(hrs_service_t *self, const hrs_stored_t *old, const hr
 static int s_fetch(hrs_service_t *self, const char *id, hrs_stored_t *out, bool *found)
 {
     *found = false;
-    if (!hrs_valid_record_id(id)) {
+    if (!ident_is_record_id(id)) {
         s_status(self, PAY__STATUS__INVALID_ARGUMENT,
                  "record_id: not 1 to 64 characters of UTF-8 without control characters");
         return 0;
@@ -759,7 +759,7 @@ static int s_close_week(hrs_service_t *self, const Pay__HoursClosePayWeek *req)
                   auth_role_name(self->caller->role));
         return 0;
     }
-    if (!hrs_valid_prison(req->prison)) {
+    if (!ident_is_prison(req->prison)) {
         s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prison: not three capital letters like MDI");
         return 0;
     }
@@ -882,7 +882,7 @@ static int s_list_add(const char *record_id, void *arg)
 static int s_list_prisoner_week(hrs_service_t *self, const Pay__HoursListByPrisonerWeek *req)
 {
     civil_week_t w;
-    if (!hrs_valid_prisoner(req->prisoner)) {
+    if (!ident_is_prisoner(req->prisoner)) {
         s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prisoner: not a prisoner number like A1234BC");
         return 0;
     }
@@ -952,7 +952,7 @@ static int s_list_contract(hrs_service_t *self, const Pay__HoursListByContract *
     bool more = false;
     uint32_t limit = req->has_page_size && req->page_size > 0 ? req->page_size : S_PAGE_DEFAULT;
     int rc;
-    if (!hrs_valid_contract(req->contract)) {
+    if (!ident_is_contract(req->contract)) {
         s_status(self, PAY__STATUS__INVALID_ARGUMENT, "contract: not a contract id like C-0042");
         return 0;
     }
@@ -1025,7 +1025,7 @@ static int s_week_totals(hrs_service_t *self, const Pay__HoursGetWeekTotals *req
     hrs_totals_t t;
     bool closed;
     int rc;
-    if (!hrs_valid_prison(req->prison)) {
+    if (!ident_is_prison(req->prison)) {
         s_status(self, PAY__STATUS__INVALID_ARGUMENT, "prison: not three capital letters like MDI");
         return 0;
     }

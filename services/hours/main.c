@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     };
     if (!(server = server_new(ctx, hrs_store_store(store), &cfg)))
         goto done;
-    if (!(feed = feed_producer_new(ctx, hrs_store_store(store), HRS_DB_OUTBOX,
+    if (!(feed = feed_producer_new(ctx, hrs_store_store(store), auth, HRS_DB_OUTBOX,
                                    config_get(opts, "feed-endpoint"), &keys, NULL)))
         goto done;
     hrs_service_set_feed(svc, feed);

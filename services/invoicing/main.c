@@ -284,7 +284,7 @@ int main(int argc, char **argv)
     svc.server = server_new(ctx, inv_store_store(svc.api.store), &sc);
     if (!svc.server)
         goto done;
-    svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), INV_DB_OUTBOX,
+    svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), auth, INV_DB_OUTBOX,
                                      config_get(opts, "feed-endpoint"), &keys, NULL);
     if (!svc.producer)
         goto done;

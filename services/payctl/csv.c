@@ -201,6 +201,7 @@ csv_status_t csv_reader_next(csv_reader_t *self, csv_row_t *row)
     s_state_t state = S_FIELD_START;
     size_t field_start = 0;
     int consumed = 0;
+    long nchars = 0;
     long quote_line = 0;
 
     if (!self->started)
@@ -231,6 +232,7 @@ csv_status_t csv_reader_next(csv_reader_t *self, csv_row_t *row)
             break;   /* the last record had no line end */
         }
         consumed = 1;
+        nchars++;
         if (state == S_QUOTED) {
             if (c == '"')
                 state = S_QUOTE_SEEN;
@@ -254,6 +256,7 @@ csv_status_t csv_reader_next(csv_reader_t *self, csv_row_t *row)
         }
         if (c == '\n' || (c == '\r' && s_crlf(self))) {
             self->line++;
+            row->blank = nchars == 1;   /* nothing before the line end */
             s_end_field(self, &field_start);
             break;
         }

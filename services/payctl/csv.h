@@ -8,7 +8,9 @@
  * inside quotes, CRLF or LF line ends, and a UTF-8 byte-order mark at the
  * very start of the file. A line end at the end of the file does not start
  * a new record; a blank line elsewhere is a record of one empty field
- * (RFC 4180), so the caller's field count check refuses it.
+ * (RFC 4180) marked `blank`, which FORMATS.md says is not a row: the
+ * importer skips it (its line still counts). A line holding only "" is
+ * not blank.
  *
  * Every record carries the physical line number where it starts (the first
  * line of the file is 1), counting the line breaks inside quoted fields, so
@@ -44,6 +46,7 @@ typedef struct {
     char **cells;       /* ncells NUL-terminated strings */
     size_t ncells;
     long line;          /* physical line where the record starts, from 1 */
+    int blank;          /* the line was empty: nothing before its line end */
 } csv_row_t;
 
 typedef struct csv_reader_t csv_reader_t;

@@ -105,8 +105,26 @@ static void test_crlf_and_bom(void)
     TAP_EQ_INT(csv_reader_next(r, &row), CSV_ROW, "blank line is a record");
     TAP_EQ_INT(row.ncells, 1, "blank line has one empty cell");
     TAP_EQ_INT(row.line, 2, "blank line number");
+    TAP_EQ_INT(row.blank, 1, "blank line is marked blank");
     TAP_EQ_INT(csv_reader_next(r, &row), CSV_ROW, "row after blank line");
     TAP_EQ_INT(row.line, 3, "row after blank line is line 3");
+    TAP_EQ_INT(row.blank, 0, "a row with cells is not blank");
+    csv_reader_destroy(&r);
+    fclose(f);
+
+    /* CRLF blank lines; "" and a lone comma are not blank. */
+    f = S_FILE("a\r\n\r\n\"\"\r\n,\r\n");
+    r = csv_reader_new(f, 0, 0);
+    csv_reader_next(r, &row);
+    TAP_EQ_INT(row.blank, 0, "first row not blank");
+    csv_reader_next(r, &row);
+    TAP_OK(row.blank == 1 && row.line == 2, "CRLF blank line is blank (line %ld)", row.line);
+    csv_reader_next(r, &row);
+    TAP_OK(row.blank == 0 && row.ncells == 1 && row.cells[0][0] == '\0',
+           "a quoted empty field is not a blank line");
+    csv_reader_next(r, &row);
+    TAP_OK(row.blank == 0 && row.ncells == 2, "a lone comma is two empty cells, not blank");
+    TAP_EQ_INT(csv_reader_next(r, &row), CSV_EOF, "then EOF");
     csv_reader_destroy(&r);
     fclose(f);
 }

@@ -13,6 +13,7 @@ Prints TAP.
 usage: import_test.py PATH/TO/payctl PATH/TO/pay-hours
 """
 import csv
+import io
 import os
 import socket
 import subprocess
@@ -93,16 +94,31 @@ with tempfile.TemporaryDirectory() as tmp:
                     "LEI,Leeds,Closed\r\n"                      # line 5
                     "BXI,\"Brixton, London\",CLOSED\r\n"        # line 6
                     "PVI,Pentonville\r\n"                       # line 7: one field short
-                    "FDI,Ford,OPEN\r\n")
+                    "\r\n"                                     # line 8: empty, not a row
+                    "FDI,Ford,OPEN\r\n"                          # line 9
+                    "\"\"\r\n")                                 # line 10: "" is a row
+        rc, out, err = run("import", "prisons", "prisons.csv")
         rc, out, err = run("import", "prisons", "prisons.csv")
         lines = out.splitlines()
         ok(rc == 1, "import with rejected rows exits 1", (rc, out, err))
-        ok(lines[:3] == [
-            'line 3: INVALID_ARGUMENT: name: not UTF-8 text without control characters',
-            'line 5: INVALID_ARGUMENT: regime: "Closed" is not one of CLOSED, OPEN',
-            'line 7: INVALID_ARGUMENT: row has 2 fields, expected 3 (prisons)'],
-           "rejected rows by physical line, in order", out)
-        ok("prisons prisons.csv: 6 rows, 3 accepted, 3 rejected" in out, "summary counts", out)
+        ok(lines[:4] == [
+            'line 3: INVALID_ARGUMENT: name: not UTF-8 text without control characters '
+            '[key KMI]',
+            'line 5: INVALID_ARGUMENT: regime: "Closed" is not one of CLOSED, OPEN [key LEI]',
+            'line 7: INVALID_ARGUMENT: row has 2 fields, expected 3 (prisons) [key PVI]',
+            'line 10: INVALID_ARGUMENT: row has 1 fields, expected 3 (prisons)'],
+           "rejected rows by physical line with their keys, in order; the empty line 8 "
+           "is skipped", out)
+        ok("prisons prisons.csv: 7 rows, 3 accepted, 4 rejected" in out,
+           "summary counts (the empty line is not a row)", out)
+        rc, csv_out, err = run("import", "prisons", "prisons.csv", "--format", "csv")
+        got = list(csv.reader(io.StringIO(csv_out)))
+        ok(got[:3] == [["file", "line", "key", "code", "message"],
+                       ["prisons.csv", "3", "KMI", "INVALID_ARGUMENT",
+                        "name: not UTF-8 text without control characters"],
+                       ["prisons.csv", "5", "LEI", "INVALID_ARGUMENT",
+                        'regime: "Closed" is not one of CLOSED, OPEN']],
+           "the CSV report is file,line,key,code,message (FORMATS.md)", csv_out)
         rc2, out2, err2 = run("import", "prisons", "prisons.csv")
         ok(rc2 == 1 and out2 == out, "re-import: the same report", (out, out2))
 

@@ -106,6 +106,7 @@ typedef struct {
     long line;
     const char *code;           /* a string literal or rows_error_t code */
     char *message;              /* owned */
+    char *key;                  /* owned */
 } s_local_t;
 
 typedef struct {
@@ -114,6 +115,7 @@ typedef struct {
     s_local_t *local;           /* rows refused locally since the last send */
     size_t nlocal;
     long *lines;                /* line of each row */
+    char **keys;                /* key of each row (rows_key), owned */
     ProtobufCMessage **msgs;    /* each a heap row message of the kind */
     char **strs;                /* cell copies the messages point to */
     size_t nstrs, capstrs;
@@ -126,22 +128,27 @@ static int s_batch_init(s_batch_t *b, rows_kind_t kind, size_t cap)
     b->kind = kind;
     b->cap = cap;
     b->lines = calloc(cap, sizeof *b->lines);
+    b->keys = calloc(cap, sizeof *b->keys);
     b->msgs = calloc(cap, sizeof *b->msgs);
     b->local = calloc(cap, sizeof *b->local);
     b->capstrs = cap * 12;
     b->strs = calloc(b->capstrs, sizeof *b->strs);
-    return b->lines && b->msgs && b->strs && b->local ? 0 : -1;
+    return b->lines && b->keys && b->msgs && b->strs && b->local ? 0 : -1;
 }
 
 /* Frees the rows (not the arrays), ready for the next batch. */
 static void s_batch_clear(s_batch_t *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         free(b->msgs[i]);
+        free(b->keys[i]);
+    }
     for (size_t i = 0; i < b->nstrs; i++)
         free(b->strs[i]);
-    for (size_t i = 0; i < b->nlocal; i++)
+    for (size_t i = 0; i < b->nlocal; i++) {
         free(b->local[i].message);
+        free(b->local[i].key);
+    }
     b->n = b->nstrs = b->nlocal = 0;
     free(b->hash);
     b->hash = NULL;
@@ -151,6 +158,7 @@ static void s_batch_free(s_batch_t *b)
 {
     s_batch_clear(b);
     free(b->lines);
+    free(b->keys);
     free(b->msgs);
     free(b->strs);
     free(b->local);
@@ -211,6 +219,7 @@ static ProtobufCMessage *s_build(s_batch_t *b, char **c, const rows_value_t *v,
         m->email = s_keep(b, c[5]);
         m->billing_period = s_keep(b, c[6]);
         m->payment_terms_days = s_keep(b, c[7]);
+        m->peppol_endpoint = s_keep(b, v->employer.peppol_endpoint);
         return &m->base;
     }
     case ROWS_CONTRACTS: {
@@ -359,19 +368,26 @@ typedef struct {
     int tty;
 } s_import_t;
 
-static void s_reject(s_import_t *im, long line, const char *code, const char *message)
+/* One rejected row of the report (FORMATS.md: file,line,key,code,message). */
+static void s_reject(s_import_t *im, long line, const char *key, const char *code,
+                     const char *message)
 {
     im->rejected++;
+    if (!key)
+        key = "";
     if (im->rejects) {
         char l[32];
         snprintf(l, sizeof l, "%ld", line);
-        const char *row[] = {l, code, message};
+        const char *row[] = {im->file, l, key, code, message};
         out_table_add_row(im->rejects, row);
         return;
     }
     if (im->tty)
         fprintf(stderr, "\r\033[K");
-    printf("line %ld: %s: %s\n", line, code, message);
+    if (key[0])
+        printf("line %ld: %s: %s [key %s]\n", line, code, message, key);
+    else
+        printf("line %ld: %s: %s\n", line, code, message);
 }
 
 static void s_progress(s_import_t *im)
@@ -568,7 +584,8 @@ static void s_report(s_import_t *im, s_batch_t *b, const Pay__ItemResult *const 
     size_t i = 0, j = 0;
     while (i < b->n || j < b->nlocal) {
         if (j < b->nlocal && (i >= b->n || b->local[j].line < b->lines[i])) {
-            s_reject(im, b->local[j].line, b->local[j].code, b->local[j].message);
+            s_reject(im, b->local[j].line, b->local[j].key, b->local[j].code,
+                     b->local[j].message);
             j++;
             continue;
         }
@@ -576,10 +593,10 @@ static void s_report(s_import_t *im, s_batch_t *b, const Pay__ItemResult *const 
         if (it && it->status == PAY__STATUS__OK)
             im->accepted++;
         else if (it)
-            s_reject(im, b->lines[i], codec_status_name(it->status),
+            s_reject(im, b->lines[i], b->keys[i], codec_status_name(it->status),
                      it->message ? it->message : "");
         else
-            s_reject(im, b->lines[i], codec_status_name(all), all_message);
+            s_reject(im, b->lines[i], b->keys[i], codec_status_name(all), all_message);
         i++;
     }
 }
@@ -608,7 +625,8 @@ static int s_send(s_import_t *im, s_batch_t *b)
     }
     if (pctl_conn_call(im->conn, req, s_reply_desc(im->kind), &reply) != 0) {
         for (size_t j = 0; j < b->nlocal; j++)
-            s_reject(im, b->local[j].line, b->local[j].code, b->local[j].message);
+            s_reject(im, b->local[j].line, b->local[j].key, b->local[j].code,
+                     b->local[j].message);
         if (im->batches)
             pctl_fail(im->ctx, "stopped at line %ld: the rows before it were answered; "
                       "running the same import again is safe", b->lines[0]);
@@ -641,19 +659,19 @@ fail:
 
 /* Holds a locally refused row for the report; sends the batch first when
  * the holding space is full, so that memory stays bounded. */
-static int s_local_reject(s_import_t *im, s_batch_t *b, long line, const char *code,
-                          const char *message)
+static int s_local_reject(s_import_t *im, s_batch_t *b, long line, const char *key,
+                          const char *code, const char *message)
 {
     if (b->nlocal == b->cap && s_send(im, b) != 0)
         return -1;
-    size_t len = strlen(message) + 1;
-    char *m = malloc(len);
-    if (!m) {
+    char *m = strdup(message), *k = strdup(key ? key : "");
+    if (!m || !k) {
+        free(m);
+        free(k);
         pctl_fail(im->ctx, "out of memory");
         return -1;
     }
-    memcpy(m, message, len);
-    b->local[b->nlocal++] = (s_local_t){line, code, m};
+    b->local[b->nlocal++] = (s_local_t){line, code, m, k};
     return 0;
 }
 
@@ -768,7 +786,7 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         if (!prison == !contracts)
             return pctl_usage_error(ctx, "outside-wages need each contract's prison: give "
                                     "either --prison P or --contracts contracts.csv");
-        if (prison && !rows_is_prison_code(prison))
+        if (prison && !ident_is_prison(prison))
             return pctl_usage_error(ctx, "--prison \"%s\" is not a prison code like MDI", prison);
     } else if (prison || contracts) {
         return pctl_usage_error(ctx, "--prison and --contracts are for outside-wages only");
@@ -795,17 +813,25 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         goto done;
     }
     const rows_kind_info_t *info = rows_kind_info(im.kind);
-    st = csv_reader_next(reader, &row);
+    /* Completely empty lines are not rows (FORMATS.md), before the header too. */
+    while ((st = csv_reader_next(reader, &row)) == CSV_ROW && row.blank)
+        ;
     if (st == CSV_EOF) {
         pctl_fail(ctx, "%s is empty: expected the header %s,...", im.file, info->columns[0]);
         goto done;
     }
     if (st != CSV_ROW) {
-        pctl_fail(ctx, "%s: line 1: %s", im.file, csv_reader_error(reader));
+        pctl_fail(ctx, "%s: line %ld: %s", im.file, row.line, csv_reader_error(reader));
         goto done;
     }
-    if (csv_header_check(&row, info->columns, info->ncolumns, err) != 0) {
-        pctl_fail(ctx, "%s: line 1: %s (is this a %s file?)", im.file, err, info->title);
+    /* A header may leave out the kind's trailing optional columns; every
+     * row then has as many fields as the header. */
+    size_t ncols = info->ncolumns;
+    if (row.ncells < ncols && row.ncells + info->noptional >= ncols)
+        ncols = row.ncells;
+    if (csv_header_check(&row, info->columns, ncols, err) != 0) {
+        pctl_fail(ctx, "%s: line %ld: %s (is this a %s file?)", im.file, row.line, err,
+                  info->title);
         goto done;
     }
 
@@ -814,37 +840,46 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         goto done;
     im.tty = isatty(STDERR_FILENO);
     if (ctx->format != OUT_TABLE) {
-        static const char *const cols[] = {"line", "code", "message"};
-        im.rejects = out_table_new(cols, 3);
+        static const char *const cols[] = {"file", "line", "key", "code", "message"};
+        im.rejects = out_table_new(cols, 5);
         if (!im.rejects) {
             pctl_fail(ctx, "out of memory");
             goto done;
         }
-        out_table_set_numeric(im.rejects, 0, 1);
+        out_table_set_numeric(im.rejects, 1, 1);
     }
 
     int stopped = 0, fatal = 0;
+    char key[ROWS_KEY_LEN];
     while (!stopped && (st = csv_reader_next(reader, &row)) != CSV_EOF) {
-        if (st == CSV_FATAL) {
-            /* The rest of the file cannot be read; what was read still goes. */
-            im.rows++;
-            fatal = 1;
-            if (s_local_reject(&im, &batch, row.line, "INVALID_ARGUMENT",
+        if (st == CSV_ROW && row.blank)
+            continue;   /* not a row; its line still counts */
+        im.rows++;
+        if (st == CSV_FATAL || st == CSV_BAD_ROW) {
+            /* After CSV_FATAL the rest of the file cannot be read; what was
+             * read still goes. */
+            fatal = st == CSV_FATAL;
+            if (s_local_reject(&im, &batch, row.line, "", "INVALID_ARGUMENT",
                                csv_reader_error(reader)) != 0)
                 stopped = 1;
-            break;
+            if (fatal)
+                break;
+            continue;
         }
-        im.rows++;
-        if (st == CSV_BAD_ROW) {
-            if (s_local_reject(&im, &batch, row.line, "INVALID_ARGUMENT",
-                               csv_reader_error(reader)) != 0)
+        const char *const *cells = (const char *const *)row.cells;
+        rows_key(im.kind, cells, row.ncells, key, sizeof key);
+        rows_value_t v;
+        rows_error_t e;
+        if (row.ncells != ncols) {
+            char msg[ROWS_ERR_LEN];
+            snprintf(msg, sizeof msg, "row has %zu fields, expected %zu (%s)", row.ncells, ncols,
+                     info->title);
+            if (s_local_reject(&im, &batch, row.line, key, "INVALID_ARGUMENT", msg) != 0)
                 stopped = 1;
             continue;
         }
-        rows_value_t v;
-        rows_error_t e;
-        if (rows_parse(im.kind, (const char *const *)row.cells, row.ncells, &v, &e) != 0) {
-            if (s_local_reject(&im, &batch, row.line, e.code, e.message) != 0)
+        if (rows_parse(im.kind, cells, row.ncells, &v, &e) != 0) {
+            if (s_local_reject(&im, &batch, row.line, key, e.code, e.message) != 0)
                 stopped = 1;
             continue;
         }
@@ -854,7 +889,7 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             char msg[ROWS_ERR_LEN];
             snprintf(msg, sizeof msg, "contract: %s is not in %s, so its prison is unknown",
                      v.outside_wage.contract, contracts);
-            if (s_local_reject(&im, &batch, row.line, "UNKNOWN_CONTRACT", msg) != 0)
+            if (s_local_reject(&im, &batch, row.line, key, "UNKNOWN_CONTRACT", msg) != 0)
                 stopped = 1;
             continue;
         }
@@ -865,13 +900,17 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             break;
         }
         ProtobufCMessage *m = s_build(&batch, row.cells, &v, row_prison);
-        if (!m) {
+        char *kcopy = strdup(key);
+        if (!m || !kcopy) {
+            free(m);
+            free(kcopy);
             pctl_fail(ctx, "out of memory");
             stopped = 1;
             break;
         }
-        pctl_import_hash_row(batch.hash, (const char *const *)row.cells, row.ncells, row_prison);
+        pctl_import_hash_row(batch.hash, cells, row.ncells, row_prison);
         batch.lines[batch.n] = row.line;
+        batch.keys[batch.n] = kcopy;
         batch.msgs[batch.n++] = m;
         if (batch.n == batch.cap && s_send(&im, &batch) != 0)
             stopped = 1;

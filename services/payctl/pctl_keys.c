@@ -31,14 +31,14 @@ int pctl_keys_check_grant(const char *role_name, const char *scope, const char *
     switch (role) {
     case ROLE_INSTRUCTOR:
     case ROLE_GOVERNOR:
-        if (!rows_is_prison_code(scope)) {
+        if (!ident_is_prison(scope)) {
             snprintf(why, whylen, "a %s's scope is a prison code like MDI, not \"%.40s\"",
                      role_name, scope);
             return -1;
         }
         break;
     case ROLE_EMPLOYER:
-        if (!rows_is_employer_id(scope)) {
+        if (!ident_is_employer(scope)) {
             snprintf(why, whylen, "an employer's scope is an employer id like dhl, not \"%.40s\"",
                      scope);
             return -1;

@@ -18,7 +18,7 @@ static const char *const s_prisoners_cols[] = {
     "number", "prison", "incentive_level", "public_contact_cleared_on", "released_on"};
 static const char *const s_employers_cols[] = {
     "id", "name", "address", "postcode", "vat_number", "email", "billing_period",
-    "payment_terms_days"};
+    "payment_terms_days", "peppol_endpoint"};
 static const char *const s_contracts_cols[] = {
     "id", "employer", "prison", "activity", "work_type", "start", "end", "public_contact",
     "attested_by", "attested_on", "attestation_ref"};
@@ -43,7 +43,7 @@ static const char *const s_hours_cols[] = {
 static const rows_kind_info_t s_kinds[ROWS_KIND_COUNT] = {
     {ROWS_PRISONS, "prisons", "prisons", s_prisons_cols, S_N(s_prisons_cols)},
     {ROWS_PRISONERS, "prisoners", "prisoners", s_prisoners_cols, S_N(s_prisoners_cols)},
-    {ROWS_EMPLOYERS, "employers", "employers", s_employers_cols, S_N(s_employers_cols)},
+    {ROWS_EMPLOYERS, "employers", "employers", s_employers_cols, S_N(s_employers_cols), 1},
     {ROWS_CONTRACTS, "contracts", "contracts", s_contracts_cols, S_N(s_contracts_cols)},
     {ROWS_ALLOCATIONS, "allocations", "allocations", s_allocations_cols,
      S_N(s_allocations_cols)},
@@ -123,107 +123,11 @@ const char *rows_deduction_kind_name(rows_deduction_kind_t v)
     return s_name(s_deduction_kinds, S_N(s_deduction_kinds) - 1, (int)v);
 }
 
-/* ---- identifier patterns ------------------------------------------------ */
-
-static int s_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static int s_lower(char c) { return c >= 'a' && c <= 'z'; }
-static int s_digit(char c) { return c >= '0' && c <= '9'; }
-
-int rows_is_prison_code(const char *s)
-{
-    return s && strlen(s) == 3 && s_upper(s[0]) && s_upper(s[1]) && s_upper(s[2]);
-}
-
-int rows_is_prisoner_number(const char *s)
-{
-    if (!s || strlen(s) != 7 || !s_upper(s[0]) || !s_upper(s[5]) || !s_upper(s[6]))
-        return 0;
-    for (int i = 1; i <= 4; i++)
-        if (!s_digit(s[i]))
-            return 0;
-    return 1;
-}
-
-int rows_is_employer_id(const char *s)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len < 2 || len > 32 || !(s_lower(s[0]) || s_digit(s[0])))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!(s_lower(s[i]) || s_digit(s[i]) || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
-int rows_is_contract_id(const char *s)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len < 1 || len > 24 || !(s_upper(s[0]) || s_digit(s[0])))
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if (!(s_upper(s[i]) || s_digit(s[i]) || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
-static int s_is_vat_number(const char *s)
-{
-    if (strlen(s) != 11 || s[0] != 'G' || s[1] != 'B')
-        return 0;
-    for (int i = 2; i < 11; i++)
-        if (!s_digit(s[i]))
-            return 0;
-    return 1;
-}
-
-/* Code points of valid UTF-8 with no control characters, or -1. */
-static long s_utf8_chars(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    long n = 0;
-    while (*p) {
-        unsigned c = *p;
-        int more;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return -1;
-            p++;
-            n++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) {
-            more = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            more = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            more = 3;
-            cp = c & 0x07;
-        } else {
-            return -1;
-        }
-        p++;
-        for (int i = 0; i < more; i++, p++) {
-            if ((*p & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (*p & 0x3F);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return -1;
-        if (cp >= 0x80 && cp <= 0x9F)
-            return -1;   /* C1 controls */
-        n++;
-    }
-    return n;
-}
-
 /* ---- the cell walker ---------------------------------------------------- */
 
 typedef struct {
     const char *const *cells;
+    size_t n;                       /* cells present (trailing optional ones may lack) */
     const char *const *cols;
     rows_error_t *err;
 } s_ctx_t;
@@ -259,25 +163,32 @@ static int s_begin(s_ctx_t *c, rows_kind_t kind, const char *const *cells, size_
 {
     const rows_kind_info_t *k = rows_kind_info(kind);
     c->cells = cells;
+    c->n = n;
     c->cols = k->columns;
     c->err = err;
     err->code = NULL;
     err->message[0] = '\0';
-    if (n != k->ncolumns)
+    if (n > k->ncolumns || n + k->noptional < k->ncolumns) {
+        if (k->noptional)
+            return s_fail(c, "row has %zu fields, expected %zu or %zu (%s)", n,
+                          k->ncolumns - k->noptional, k->ncolumns, k->title);
         return s_fail(c, "row has %zu fields, expected %zu (%s)", n, k->ncolumns, k->title);
+    }
     return 0;
 }
 
+/* A cell beyond the row's end (an optional trailing column the file
+ * leaves out) is empty. */
 static int s_empty_cell(const s_ctx_t *c, int i)
 {
-    return c->cells[i][0] == '\0';
+    return (size_t)i >= c->n || c->cells[i][0] == '\0';
 }
 
 /* Quoted cell for messages, cut short so that a message always fits. */
 #define S_Q "\"%.48s\""
 
 /* A required cell that is an identifier of one of the DOMAIN.md patterns. */
-static int s_id(s_ctx_t *c, int i, int (*valid)(const char *), const char *what,
+static int s_id(s_ctx_t *c, int i, bool (*valid)(const char *), const char *what,
                 const char **out)
 {
     const char *s = c->cells[i];
@@ -289,18 +200,18 @@ static int s_id(s_ctx_t *c, int i, int (*valid)(const char *), const char *what,
     return 0;
 }
 
-#define S_PRISON(c, i, out) s_id(c, i, rows_is_prison_code, "three capital letters like MDI", out)
+#define S_PRISON(c, i, out) s_id(c, i, ident_is_prison, "three capital letters like MDI", out)
 #define S_PRISONER(c, i, out) \
-    s_id(c, i, rows_is_prisoner_number, "a prisoner number like A1234BC", out)
-#define S_EMPLOYER(c, i, out) s_id(c, i, rows_is_employer_id, "an employer id like dhl", out)
-#define S_CONTRACT(c, i, out) s_id(c, i, rows_is_contract_id, "a contract id like C-0042", out)
+    s_id(c, i, ident_is_prisoner, "a prisoner number like A1234BC", out)
+#define S_EMPLOYER(c, i, out) s_id(c, i, ident_is_employer, "an employer id like dhl", out)
+#define S_CONTRACT(c, i, out) s_id(c, i, ident_is_contract, "a contract id like C-0042", out)
 
 /* Free text: required, valid UTF-8, no control characters. */
 static int s_text(s_ctx_t *c, int i, const char **out)
 {
     if (s_empty_cell(c, i))
         return s_fail(c, "%s: empty", c->cols[i]);
-    if (s_utf8_chars(c->cells[i]) < 0)
+    if (ident_text_chars(c->cells[i]) < 0)
         return s_fail(c, "%s: not UTF-8 text without control characters", c->cols[i]);
     *out = c->cells[i];
     return 0;
@@ -430,7 +341,7 @@ int rows_parse_employer(const char *const *cells, size_t n, rows_employer_t *out
         s_text(&c, 3, &out->postcode) != 0)
         return -1;
     if (!s_empty_cell(&c, 4)) {
-        if (!s_is_vat_number(cells[4]))
+        if (!ident_is_vat_number(cells[4]))
             return s_fail(&c, "vat_number: " S_Q " is not GB followed by 9 digits", cells[4]);
         out->vat_number = cells[4];
     }
@@ -448,6 +359,19 @@ int rows_parse_employer(const char *const *cells, size_t n, rows_employer_t *out
             return -1;
         out->has_payment_terms_days = 1;
         out->payment_terms_days = (uint32_t)days;
+    }
+    if (!s_empty_cell(&c, 8)) {
+        /* scheme:id; invoicing checks the scheme against the EAS code list. */
+        const char *e = cells[8], *colon = strchr(e, ':');
+        int ok = colon && colon - e == 4 && colon[1] != '\0' && strlen(colon + 1) <= 120;
+        for (const char *p = e; ok && p < colon; p++)
+            ok = *p >= '0' && *p <= '9';
+        for (const char *p = colon ? colon + 1 : e; ok && *p; p++)
+            ok = *p > ' ' && *p < 0x7f;
+        if (!ok)
+            return s_fail(&c, "peppol_endpoint: " S_Q " is not scheme:id, e.g. "
+                              "0088:5012345678900", e);
+        out->peppol_endpoint = e;
     }
     return 0;
 }
@@ -609,7 +533,7 @@ int rows_parse_hours(const char *const *cells, size_t n, rows_hours_t *out, rows
         return -1;
     if (s_empty_cell(&c, 0))
         return s_fail(&c, "record_id: empty, need 1 to 64 characters");
-    long chars = s_utf8_chars(cells[0]);
+    long chars = ident_text_chars(cells[0]);
     if (chars < 1 || chars > 64)
         return s_fail(&c, "record_id: not 1 to 64 characters of UTF-8 without control "
                           "characters");
@@ -620,8 +544,9 @@ int rows_parse_hours(const char *const *cells, size_t n, rows_hours_t *out, rows
         return -1;
     out->session = (rows_session_t)session;
     out->minutes = (uint32_t)minutes;
-    if (!s_empty_cell(&c, 6) && parse_uint64(cells[6], UINT64_MAX, &out->units) != 0)
-        return s_fail(&c, "units: " S_Q " is not a whole number (0 or more)", cells[6]);
+    if (!s_empty_cell(&c, 6) && parse_uint64(cells[6], IDENT_MAX_UNITS, &out->units) != 0)
+        return s_fail(&c, "units: " S_Q " is not a whole number from 0 to %llu", cells[6],
+                      (unsigned long long)IDENT_MAX_UNITS);
     if (s_enum(&c, 7, s_outcomes, &outcome) != 0 || s_bool(&c, 8, 0, &out->paid_absence) != 0)
         return -1;
     out->outcome = (rows_outcome_t)outcome;
@@ -650,4 +575,44 @@ int rows_parse(rows_kind_t kind, const char *const *cells, size_t n, rows_value_
     err->code = "INVALID_ARGUMENT";
     snprintf(err->message, sizeof err->message, "unknown kind of row");
     return -1;
+}
+
+/* ---- row keys ------------------------------------------------------------ */
+
+/* The columns of each kind's upsert key (DOMAIN.md "Upserts are keyed"),
+ * by index, ending with -1. */
+static const int s_key_cols[ROWS_KIND_COUNT][5] = {
+    [ROWS_PRISONS] = {0, -1},
+    [ROWS_PRISONERS] = {0, -1},
+    [ROWS_EMPLOYERS] = {0, -1},
+    [ROWS_CONTRACTS] = {0, -1},
+    [ROWS_ALLOCATIONS] = {0, 1, 2, -1},
+    [ROWS_PAY_RATES] = {0, 1, 2, 3, -1},
+    [ROWS_OUTSIDE_WAGES] = {0, 1, -1},
+    [ROWS_BILLING_TERMS] = {0, 1, -1},
+    [ROWS_DEDUCTIONS] = {0, 1, 2, -1},
+    [ROWS_TRANSFERS] = {0, 2, -1},
+    [ROWS_INCENTIVE_LEVELS] = {0, 2, -1},
+    [ROWS_HOURS] = {0, -1},
+};
+
+void rows_key(rows_kind_t kind, const char *const *cells, size_t n, char *out, size_t cap)
+{
+    size_t at = 0;
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    if ((unsigned)kind >= ROWS_KIND_COUNT)
+        return;
+    for (int i = 0; s_key_cols[kind][i] >= 0; i++) {
+        size_t col = (size_t)s_key_cols[kind][i];
+        const char *cell = col < n && cells[col] ? cells[col] : "";
+        int w = snprintf(out + at, cap - at, "%s%s", i ? "/" : "", cell);
+        if (w < 0 || (size_t)w >= cap - at) {
+            at = strlen(out);   /* cut short: a character may be cut in two */
+            break;
+        }
+        at += (size_t)w;
+    }
+    ident_utf8_repair(out, at);
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "civil.h"
+#include "ident.h"
 
 #define ROWS_ERR_LEN 256
 
@@ -52,6 +53,7 @@ typedef struct {
     const char *title;              /* FORMATS.md's name: "pay rates" */
     const char *const *columns;     /* the exact header */
     size_t ncolumns;
+    size_t noptional;               /* trailing columns a file may leave out */
 } rows_kind_info_t;
 
 /* The layout of `kind` (a valid kind), never NULL. */
@@ -117,6 +119,7 @@ typedef struct {
     rows_period_t billing_period;
     int has_payment_terms_days;     /* 0: the default, 30 */
     uint32_t payment_terms_days;    /* 30 when the cell is empty */
+    const char *peppol_endpoint;    /* NULL: none; else scheme:id */
 } rows_employer_t;
 
 typedef struct {
@@ -246,10 +249,12 @@ const char *rows_session_name(rows_session_t v);
 const char *rows_outcome_name(rows_outcome_t v);
 const char *rows_deduction_kind_name(rows_deduction_kind_t v);
 
-/* Identifier patterns of DOMAIN.md: 1 if `s` matches exactly, else 0. */
-int rows_is_prison_code(const char *s);
-int rows_is_prisoner_number(const char *s);
-int rows_is_employer_id(const char *s);
-int rows_is_contract_id(const char *s);
+/* The row's key, as an import report names it: the record_id of an hours
+ * row, or the upsert key columns of a reference row (DOMAIN.md "Upserts are
+ * keyed") joined by '/', e.g. "A1234BC/C-0042/2026-01-05" for an
+ * allocation. Cells beyond `n` are empty. Always NUL-terminated valid UTF-8
+ * (invalid bytes become '?'), cut to fit `cap`. */
+#define ROWS_KEY_LEN 320
+void rows_key(rows_kind_t kind, const char *const *cells, size_t n, char *out, size_t cap);
 
 #endif

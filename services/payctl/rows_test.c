@@ -23,8 +23,8 @@ static const s_good_t s_good[] = {
      "public_contact_cleared_on released_on"},
     {ROWS_EMPLOYERS,
      {"dhl", "DHL Supply Chain Ltd", "Ocean House, Bracknell", "RG12 1AN", "GB123456789",
-      "ap@dhl.example", "WEEKLY", "14"},
-     "vat_number payment_terms_days"},
+      "ap@dhl.example", "WEEKLY", "14", "0088:5012345678900"},
+     "vat_number payment_terms_days peppol_endpoint"},
     {ROWS_CONTRACTS,
      {"C-0042", "dhl", "MDI", "Laundry", "WORKSHOP", "2026-01-01", "2026-12-31", "yes",
       "J. Smith", "2025-12-20", "COP-2025-17"},
@@ -87,12 +87,17 @@ static void test_every_kind_generic(void)
         int rc = s_parse(g->kind, cells, info->ncolumns, &err);
         TAP_EQ_INT(rc, 0, "%s: good row accepted (%s)", info->name, rc ? err.message : "ok");
 
-        TAP_EQ_INT(s_parse(g->kind, cells, info->ncolumns - 1, &err), -1,
+        /* A file may leave out the trailing optional columns only. */
+        for (size_t k2 = 1; k2 <= info->noptional; k2++)
+            TAP_EQ_INT(s_parse(g->kind, cells, info->ncolumns - k2, &err), 0,
+                       "%s: without the optional trailing column accepted", info->name);
+        size_t short_n = info->ncolumns - info->noptional - 1;
+        TAP_EQ_INT(s_parse(g->kind, cells, short_n, &err), -1,
                    "%s: one field short refused", info->name);
         TAP_EQ_STR(err.code, "INVALID_ARGUMENT", "%s: short row code", info->name);
         char want[64];
-        snprintf(want, sizeof want, "row has %zu fields, expected %zu", info->ncolumns - 1,
-                 info->ncolumns);
+        snprintf(want, sizeof want, "row has %zu fields, expected %zu", short_n,
+                 info->ncolumns - info->noptional);
         TAP_OK(strstr(err.message, want) != NULL, "%s: short row message: %s", info->name,
                err.message);
         cells[info->ncolumns] = "extra";
@@ -139,6 +144,9 @@ static void test_values(void)
 
     c = s_good[ROWS_EMPLOYERS].cells;
     rows_parse(ROWS_EMPLOYERS, c, 8, &v, &err);
+    TAP_OK(v.employer.peppol_endpoint == NULL, "8 columns: no Peppol endpoint");
+    rows_parse(ROWS_EMPLOYERS, c, 9, &v, &err);
+    TAP_EQ_STR(v.employer.peppol_endpoint, "0088:5012345678900", "employer Peppol endpoint");
     TAP_EQ_STR(v.employer.vat_number, "GB123456789", "employer VAT number");
     TAP_EQ_INT(v.employer.payment_terms_days, 14, "employer terms");
     TAP_EQ_STR(v.employer.address, "Ocean House, Bracknell", "address with a comma");
@@ -297,6 +305,10 @@ static const s_case_t s_cases[] = {
     {ROWS_EMPLOYERS, 5, "nobody", "email: \"nobody\" is not an email address"},
     {ROWS_EMPLOYERS, 6, "weekly", "billing_period: \"weekly\" is not one of WEEKLY, MONTHLY"},
     {ROWS_EMPLOYERS, 7, "30 days", "payment_terms_days: \"30 days\""},
+    {ROWS_EMPLOYERS, 8, "5012345678900", "peppol_endpoint: \"5012345678900\" is not scheme:id"},
+    {ROWS_EMPLOYERS, 8, "88:5012345678900", "peppol_endpoint: \"88:5012345678900\""},
+    {ROWS_EMPLOYERS, 8, "0088:", "peppol_endpoint: \"0088:\""},
+    {ROWS_EMPLOYERS, 8, "0088:50 12", "peppol_endpoint: \"0088:50 12\""},
     {ROWS_CONTRACTS, 4, "OFFSITE", "work_type: \"OFFSITE\" is not one of WORKSHOP, OUTSIDE"},
     {ROWS_CONTRACTS, 8, "", "attested_by: empty, an attestation needs"},
     {ROWS_CONTRACTS, 10, "", "attestation_ref: empty, an attestation needs"},
@@ -375,8 +387,39 @@ static void test_kinds(void)
                "contracts' last column");
 }
 
+static void test_keys(void)
+{
+    char key[ROWS_KEY_LEN];
+    for (size_t k = 0; k < S_NGOOD; k++) {
+        rows_key(s_good[k].kind, s_good[k].cells, rows_kind_info(s_good[k].kind)->ncolumns, key,
+                 sizeof key);
+        TAP_OK(key[0] != '\0', "%s: key \"%s\"", rows_kind_info(s_good[k].kind)->name, key);
+    }
+    rows_key(ROWS_ALLOCATIONS, s_good[ROWS_ALLOCATIONS].cells, 5, key, sizeof key);
+    TAP_EQ_STR(key, "A1234BC/C-0042/2026-01-05", "allocation key: prisoner, contract, from");
+    rows_key(ROWS_PAY_RATES, s_good[ROWS_PAY_RATES].cells, 8, key, sizeof key);
+    TAP_EQ_STR(key, "MDI/3/ENH/2026-04-01", "rate key");
+    rows_key(ROWS_TRANSFERS, s_good[ROWS_TRANSFERS].cells, 3, key, sizeof key);
+    TAP_EQ_STR(key, "A1234BC/2026-02-01", "transfer key: prisoner, effective_from");
+    rows_key(ROWS_HOURS, s_good[ROWS_HOURS].cells, 9, key, sizeof key);
+    TAP_EQ_STR(key, "mdi-2026-11-23-A1234BC-AM", "hours key: record_id");
+    rows_key(ROWS_DEDUCTIONS, s_good[ROWS_DEDUCTIONS].cells, 1, key, sizeof key);
+    TAP_EQ_STR(key, "A1234BC//", "a short row: missing cells are empty");
+    const char *bad[] = {"r-\xc3"};
+    rows_key(ROWS_HOURS, bad, 1, key, sizeof key);
+    TAP_EQ_STR(key, "r-?", "invalid UTF-8 in a key is replaced");
+    const char *e[] = {"\xc3\xa9\xc3\xa9\xc3\xa9"};
+    char small[5];
+    rows_key(ROWS_HOURS, e, 1, small, sizeof small);
+    TAP_EQ_STR(small, "\xc3\xa9\xc3\xa9", "cut to fit at a character boundary");
+    char tiny[4];
+    rows_key(ROWS_HOURS, e, 1, tiny, sizeof tiny);
+    TAP_EQ_STR(tiny, "\xc3\xa9?", "a character cut in two becomes '?'");
+}
+
 int main(void)
 {
+    test_keys();
     test_every_kind_generic();
     test_values();
     test_hours_defaults();

@@ -290,7 +290,7 @@ static int s_set_rates(s_ctx_t *c, const Pay__SetRates *b)
         snprintf(key_text, sizeof key_text, "%.3s/%u/%s/%.10s", r->prison ? r->prison : "",
                  r->pay_band, s_level_name(r->incentive_level),
                  r->effective_from ? r->effective_from : "");
-        if (!wage_valid_prison(r->prison)) {
+        if (!ident_is_prison(r->prison)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
             continue;
         }
@@ -367,7 +367,7 @@ static int s_set_policies(s_ctx_t *c, const Pay__SetPolicies *b)
         int32_t eff;
         snprintf(key_text, sizeof key_text, "%.3s/%.10s", p->prison ? p->prison : "",
                  p->effective_from ? p->effective_from : "");
-        if (!wage_valid_prison(p->prison)) {
+        if (!ident_is_prison(p->prison)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
             continue;
         }
@@ -418,11 +418,11 @@ static int s_set_outside(s_ctx_t *c, const Pay__SetOutsideWages *b)
         int32_t eff;
         snprintf(key_text, sizeof key_text, "%.24s/%.10s", w->contract ? w->contract : "",
                  w->effective_from ? w->effective_from : "");
-        if (!wage_valid_contract(w->contract)) {
+        if (!ident_is_contract(w->contract)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "contract: not a contract id");
             continue;
         }
-        if (!wage_valid_prison(w->prison)) {
+        if (!ident_is_prison(w->prison)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
             continue;
         }
@@ -468,7 +468,7 @@ static int s_set_deductions(s_ctx_t *c, const Pay__SetDeductions *b)
         uint32_t week;
         snprintf(key_text, sizeof key_text, "%.7s/%.8s/%d", d->prisoner ? d->prisoner : "",
                  d->week ? d->week : "", (int)d->kind);
-        if (!wage_valid_prisoner(d->prisoner)) {
+        if (!ident_is_prisoner(d->prisoner)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prisoner: not a number");
             continue;
         }
@@ -531,15 +531,15 @@ static int s_post_adjustments(s_ctx_t *c, const Pay__PostAdjustments *b)
         char week_text[CIVIL_WEEK_LEN];
         uint32_t week;
         civil_week_t w;
-        if (!wage_valid_record_id(id)) {
+        if (!ident_is_record_id(id)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, "", "adjustment_id: 1 to 64 characters");
             continue;
         }
-        if (!wage_valid_prisoner(a->prisoner)) {
+        if (!ident_is_prisoner(a->prisoner)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, id, "prisoner: not a number");
             continue;
         }
-        if (!wage_valid_prison(a->prison)) {
+        if (!ident_is_prison(a->prison)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, id, "prison: not a prison code");
             continue;
         }
@@ -607,7 +607,7 @@ static int s_post_adjustments(s_ctx_t *c, const Pay__PostAdjustments *b)
 
 static int s_list_rates(s_ctx_t *c, const Pay__ListRates *q)
 {
-    if (!wage_valid_prison(q->prison))
+    if (!ident_is_prison(q->prison))
         return s_invalid(c, "prison: not a prison code");
     if (!s_is_finance(c) && !s_is_governor_of(c, q->prison))
         return s_deny(c, "read this prison's rates");
@@ -693,7 +693,7 @@ static int s_prisoner_ledger(s_ctx_t *c, const Pay__PrisonerLedgerQuery *q)
     if (!s_is_finance(c))
         return s_deny(c, "read wage ledgers");
     int32_t from = INT32_MIN + 1, to = INT32_MAX - 1;
-    if (!wage_valid_prisoner(q->prisoner))
+    if (!ident_is_prisoner(q->prisoner))
         return s_invalid(c, "prisoner: not a prisoner number");
     if (q->from && *q->from && !s_date(q->from, &from))
         return s_invalid(c, "from: YYYY-MM-DD");
@@ -804,7 +804,7 @@ static int s_payroll(s_ctx_t *c, const Pay__PayrollQuery *q)
         return s_deny(c, "read payrolls");
     uint32_t week;
     char week_text[CIVIL_WEEK_LEN];
-    if (!wage_valid_prison(q->prison))
+    if (!ident_is_prison(q->prison))
         return s_invalid(c, "prison: not a prison code");
     if (!s_week(q->week, &week, week_text))
         return s_invalid(c, "week: YYYY-Www");
@@ -911,11 +911,11 @@ static int s_payslip(s_ctx_t *c, const Pay__PayslipQuery *q)
     uint32_t week;
     char week_text[CIVIL_WEEK_LEN];
     civil_week_t w;
-    if (!wage_valid_prison(q->prison))
+    if (!ident_is_prison(q->prison))
         return s_invalid(c, "prison: not a prison code");
     if (!s_week(q->week, &week, week_text))
         return s_invalid(c, "week: YYYY-Www");
-    if (!wage_valid_prisoner(q->prisoner))
+    if (!ident_is_prisoner(q->prisoner))
         return s_invalid(c, "prisoner: not a prisoner number");
     civil_parse_week(week_text, &w);
     int32_t monday = civil_week_monday(w);
@@ -983,7 +983,7 @@ static int s_exceptions(s_ctx_t *c, const Pay__ExceptionsQuery *q)
         return s_deny(c, "read exceptions");
     uint8_t prefix[WAGE_PW_KEY_LEN];
     size_t plen = 3;
-    if (!wage_valid_prison(q->prison))
+    if (!ident_is_prison(q->prison))
         return s_invalid(c, "prison: not a prison code");
     memcpy(prefix, q->prison, 3);
     if (q->week && *q->week) {
@@ -1044,7 +1044,7 @@ static int s_hours_norm(s_ctx_t *c, const Pay__HoursNormQuery *q)
         return s_deny(c, "read the hours norm");
     uint32_t week;
     char week_text[CIVIL_WEEK_LEN];
-    if (!wage_valid_prison(q->prison))
+    if (!ident_is_prison(q->prison))
         return s_invalid(c, "prison: not a prison code");
     if (!s_week(q->week, &week, week_text))
         return s_invalid(c, "week: YYYY-Www");
@@ -1165,7 +1165,7 @@ static int s_reconciliation(s_ctx_t *c, const Pay__ReconciliationQuery *q)
     size_t plen = 0;
     uint32_t want_week = 0;
     if (q->prison && *q->prison) {
-        if (!wage_valid_prison(q->prison))
+        if (!ident_is_prison(q->prison))
             return s_invalid(c, "prison: not a prison code");
         memcpy(prefix, q->prison, 3);
         plen = 3;

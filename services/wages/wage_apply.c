@@ -141,8 +141,8 @@ static int s_record_put(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *rl,
  * pricing problems beyond that become exceptions, not refusals. */
 static int s_rec_check(const Pay__RecordState *s, s_rec_t *out)
 {
-    if (!s || !wage_valid_record_id(s->record_id) || !wage_valid_prisoner(s->prisoner)
-        || !wage_valid_prison(s->prison) || !s->date
+    if (!s || !ident_is_record_id(s->record_id) || !ident_is_prisoner(s->prisoner)
+        || !ident_is_prison(s->prison) || !s->date
         || civil_parse_date(s->date, &out->date) != 0)
         return -1;
     civil_week_t w = civil_iso_week(out->date);
@@ -169,7 +169,7 @@ static int s_exception_put(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r,
     e.has_minutes = s->has_minutes;
     e.minutes = s->minutes;
     e.detail = (char *)detail;
-    uint8_t key[WAGE_PW_KEY_LEN + 64];
+    uint8_t key[WAGE_PW_KEY_LEN + IDENT_RECORD_ID_MAX];
     size_t idlen = strlen(s->record_id);
     wage_key_pw(s->prison, r->week, key);
     memcpy(key + WAGE_PW_KEY_LEN, s->record_id, idlen);
@@ -178,7 +178,7 @@ static int s_exception_put(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r,
 
 static int s_exception_del(wage_store_t *ws, MDB_txn *txn, const s_rec_t *r)
 {
-    uint8_t key[WAGE_PW_KEY_LEN + 64];
+    uint8_t key[WAGE_PW_KEY_LEN + IDENT_RECORD_ID_MAX];
     size_t idlen = strlen(r->s->record_id);
     wage_key_pw(r->s->prison, r->week, key);
     memcpy(key + WAGE_PW_KEY_LEN, r->s->record_id, idlen);
@@ -637,7 +637,7 @@ static int s_apply_state(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
 static int s_apply_void(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
                         const Pay__RecordState *old)
 {
-    if (!old || !wage_valid_record_id(old->record_id)) {
+    if (!old || !ident_is_record_id(old->record_id)) {
         log_error("wages.bad_event", "seq %llu: void without a record id; skipped",
                   (unsigned long long)seq);
         return 0;
@@ -762,7 +762,7 @@ int wage_apply_deduction_verdict(wage_store_t *ws, MDB_txn *txn, const Pay__Dedu
 {
     *verdict = WAGE_DEDUCTION_OPEN;
     prison[0] = '\0';
-    if (!row || !wage_valid_prisoner(row->prisoner))
+    if (!row || !ident_is_prisoner(row->prisoner))
         return EINVAL;
     int32_t monday = civil_week_monday(civil_week_from_key(week));
     wage_arena_reset(&ws->arena);   /* s_last_prison unpacks into it */
@@ -905,7 +905,7 @@ int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
                      const Pay__PayWeekClosed *ev)
 {
     civil_week_t w;
-    if (!ev || !wage_valid_prison(ev->prison) || !ev->week
+    if (!ev || !ident_is_prison(ev->prison) || !ev->week
         || civil_parse_week(ev->week, &w) != 0) {
         log_error("wages.bad_event", "seq %llu: malformed PayWeekClosed; skipped",
                   (unsigned long long)seq);

@@ -597,7 +597,7 @@ int wage_store_post(wage_store_t *self, MDB_txn *txn, Pay__LedgerLine *line)
         }
     }
 
-    if (line->prisoner && wage_valid_prisoner(line->prisoner)) {
+    if (line->prisoner && ident_is_prisoner(line->prisoner)) {
         char spends[WAGE_ACCOUNT_LEN];
         wage_account_spends(line->prisoner, spends);
         int64_t effect = 0;
@@ -767,7 +767,7 @@ int wage_store_rate_in_force(wage_store_t *self, MDB_txn *txn, const char *priso
 {
     uint8_t prefix[5];
     MDB_val v;
-    if (band > 255 || level > 255 || !wage_valid_prison(prison))
+    if (band > 255 || level > 255 || !ident_is_prison(prison))
         return MDB_NOTFOUND;
     memcpy(prefix, prison, 3);
     prefix[3] = (uint8_t)band;
@@ -947,35 +947,3 @@ int wage_store_week_closed(wage_store_t *self, MDB_txn *txn, const char *prison,
     return 0;
 }
 
-/* ---- patterns ------------------------------------------------------------------ */
-
-static int s_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static int s_digit(char c) { return c >= '0' && c <= '9'; }
-
-int wage_valid_prison(const char *s)
-{
-    return s && s_upper(s[0]) && s_upper(s[1]) && s_upper(s[2]) && s[3] == '\0';
-}
-
-int wage_valid_prisoner(const char *s)
-{
-    return s && s_upper(s[0]) && s_digit(s[1]) && s_digit(s[2]) && s_digit(s[3])
-           && s_digit(s[4]) && s_upper(s[5]) && s_upper(s[6]) && s[7] == '\0';
-}
-
-int wage_valid_contract(const char *s)
-{
-    if (!s || !(s_upper(s[0]) || s_digit(s[0])))
-        return 0;
-    size_t i = 1;
-    for (; s[i]; i++)
-        if (!(s_upper(s[i]) || s_digit(s[i]) || s[i] == '-') || i >= 24)
-            return 0;
-    return 1;
-}
-
-int wage_valid_record_id(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    return n >= 1 && n <= 64;
-}

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "ident.h"
 #include "wage_rules.h"
 #include "wages.pb-c.h"
 
@@ -242,11 +243,5 @@ int wage_store_put_deduction(wage_store_t *self, MDB_txn *txn, const Pay__Deduct
 /* Is the prison's week closed? Returns 0 with *closed set, or an LMDB error. */
 int wage_store_week_closed(wage_store_t *self, MDB_txn *txn, const char *prison,
                            uint32_t week, int *closed);
-
-/* Pattern checks of DOMAIN.md. */
-int wage_valid_prison(const char *s);
-int wage_valid_prisoner(const char *s);
-int wage_valid_contract(const char *s);
-int wage_valid_record_id(const char *s);
 
 #endif
