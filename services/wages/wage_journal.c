@@ -175,10 +175,13 @@ int wage_journal_finish(const char *raw, size_t len, wage_text_t *out)
         } else if (nb && ll > 4 && line[0] == ' ' && bl[nb - 1].p + bl[nb - 1].len == line) {
             /* A posting, "    account  amount": its account is declared. */
             bl[nb - 1].len += step;
-            const char *a = line;
-            while (*a == ' ')
+            /* Scanned within the line: strstr would walk the rest of the
+             * text (and ASan's strstr measures it all), O(n^2) overall. */
+            const char *a = line, *end = line + ll, *e;
+            while (a < end && *a == ' ')
                 a++;
-            const char *e = strstr(a, "  ");
+            for (e = a; e + 1 < end && !(e[0] == ' ' && e[1] == ' '); e++)
+                ;
             if (na == ca) {
                 ca = ca ? ca * 2 : 1024;
                 s_name_t *p = realloc(acc, ca * sizeof *p);
@@ -187,7 +190,7 @@ int wage_journal_finish(const char *raw, size_t len, wage_text_t *out)
                 acc = p;
             }
             acc[na].p = a;
-            acc[na++].len = e && e < line + ll ? (size_t)(e - a) : (size_t)(line + ll - a);
+            acc[na++].len = e + 1 < end ? (size_t)(e - a) : (size_t)(end - a);
         }
         i += step;
     }
