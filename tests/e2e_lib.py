@@ -282,7 +282,8 @@ class Deployment:
     def _cmd(self, name):
         if name == "hours":
             return [self.exe["hours"], "--endpoint", self.ep["hours"],
-                    "--feed-endpoint", self.ep["hours_feed"]]
+                    "--feed-endpoint", self.ep["hours_feed"],
+                    "--invoice-feed", self.ep["invoice_feed"]]
         if name == "wages":
             return [self.exe["wages"], "--endpoint", self.ep["wages"],
                     "--hours-feed", self.ep["hours_feed"]]
@@ -500,8 +501,7 @@ class Scenario:
             imp("governor-" + p, "pay-rates", path, "pay_rates.csv", lm)
         for p, path, lm in split_by_prison(self.sample, "outside_wages",
                                            lambda r: self.contract_prison.get(r[0], "XXX")):
-            imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm,
-                extra=("--prison", p))
+            imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm)
         imp("industries", "billing-terms", os.path.join(self.sample, "billing_terms.csv"))
         imp("finance", "deductions", os.path.join(self.sample, "deductions.csv"))
         imp("industries", "transfers", os.path.join(self.sample, "transfers.csv"))

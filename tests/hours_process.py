@@ -3,7 +3,10 @@
 CURVE sockets with a real LMDB store in a temporary folder, driven through
 pay-hours-client (one JSON request per line; Python has no zmq here).
 
-  hours_process.py PAY_HOURS PAY_HOURS_CLIENT PAY_KEYGEN
+  hours_process.py PAY_HOURS PAY_HOURS_CLIENT PAY_KEYGEN TEST_FEED_PRODUCER
+
+The invoicing service's feed, which tells pay-hours the registered
+employers, is played by the test feed producer (--feed invoices).
 
 Covers: scope enforcement for every role; a garbage frame answered with an
 error, then a good request served; idempotent resubmission after a client
@@ -20,7 +23,7 @@ import sys
 import tempfile
 import time
 
-HOURS, CLIENT, KEYGEN = sys.argv[1:4]
+HOURS, CLIENT, KEYGEN, PRODUCER = sys.argv[1:5]
 TODAY = "2026-11-25"
 
 n_tests = 0
@@ -58,6 +61,7 @@ KEYS = os.path.join(WORK, "keys")
 os.makedirs(KEYS)
 API = "tcp://127.0.0.1:%d" % free_port()
 FEED = "tcp://127.0.0.1:%d" % free_port()
+INVOICE_FEED = "tcp://127.0.0.1:%d" % free_port()
 
 # name -> (role, scope)
 PEOPLE = {
@@ -83,6 +87,7 @@ for name, (role, scope) in PEOPLE.items():
     keygen("--allow", os.path.join(KEYS, "allow.txt"), "--role", role, "--scope", scope,
            "--name", name, os.path.join(KEYS, name + ".pub"))
 keygen(os.path.join(KEYS, "stranger"))   # not on the allow-list
+keygen(os.path.join(KEYS, "invoicing"))  # the stand-in invoice feed's pair
 
 
 class Server:
@@ -93,7 +98,8 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen(
             [HOURS, "--data-dir", os.path.join(WORK, "data"), "--keys-dir", KEYS,
-             "--endpoint", API, "--feed-endpoint", FEED, "--today", TODAY],
+             "--endpoint", API, "--feed-endpoint", FEED, "--invoice-feed", INVOICE_FEED,
+             "--today", TODAY],
             stdout=self.log, stderr=self.log)
 
     def signal(self, sig):
@@ -197,9 +203,24 @@ def recorded_ids(events):
 
 
 server = Server()
+with open(os.path.join(WORK, "employers.txt"), "w") as f:
+    f.write("E,dhl,DHL Supply Chain\n")
+invoice_feed = subprocess.Popen(
+    [PRODUCER, "--feed", "invoices", "--data", os.path.join(WORK, "invfeed"), "--endpoint",
+     INVOICE_FEED, "--keys", KEYS, "--events", os.path.join(WORK, "employers.txt")],
+    stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "invfeed.log"), "ab"))
 try:
     server.start()
     ok(wait_ready(), "pay-hours starts and answers health over CURVE")
+    fin0 = Client("fin")
+    end = time.time() + 30
+    while time.time() < end:
+        h = fin0.call(req("get_health", {})).get("health", {})
+        if h.get("invoice_cursor", 0) >= 1:
+            break
+        time.sleep(0.1)
+    ok(h.get("invoice_cursor") == 1 and h.get("quarantined", 0) == 0,
+       "pay-hours learns the registered employers from the invoice feed", h)
 
     # ---- reference data --------------------------------------------------
     ind = Client("ind")
@@ -222,6 +243,11 @@ try:
              start="2026-01-01", **att)]}))
     ok(item_statuses(r) == ["OK", "OK", "REGIME_MISMATCH"],
        "contracts, and REGIME_MISMATCH for OUTSIDE at a CLOSED prison", r)
+    r = ind.call(req("upsert_contracts", {"rows": [
+        dict(id="C-TSC", employer="tesco", prison="MDI", activity="Laundry", work_type="WORKSHOP",
+             start="2026-01-01", **att)]}))
+    ok(item_statuses(r) == ["UNKNOWN_EMPLOYER"],
+       "a contract for an employer the invoice feed never published: UNKNOWN_EMPLOYER", r)
     r = ind.call(req("upsert_allocations", {"rows": [
         {"prisoner": "A1234BC", "contract": "C-MDI", "from": "2026-01-01", "pay_band": "2"},
         {"prisoner": "B2345CD", "contract": "C-LEI", "from": "2026-01-01", "pay_band": "4"},
@@ -278,14 +304,17 @@ try:
     ok(fin.call(totals("LEI")).get("status") == "OK", "finance reads every prison's totals")
     ok(svc.call(totals("LEI")).get("status") == "OK", "a service reads totals")
     r = lei.call(req("get_record", {"record_id": "s-1"}))
-    ok(r.get("status") == "PERMISSION_DENIED", "instructor LEI may not read an MDI record", r)
+    missing = lei.call(req("get_record", {"record_id": "no-such-id"}))
+    ok(r.get("status") == "NOT_FOUND" and
+       r.get("message", "").replace("s-1", "X") == missing.get("message", "").replace("no-such-id", "X"),
+       "instructor LEI reading an MDI record is answered exactly like a missing one", (r, missing))
     r = mdi.call(req("get_record", {"record_id": "s-1"}))
     ok(r.get("status") == "OK" and r["record"]["state"]["minutes"] == 240,
        "instructor MDI reads an MDI record", r)
     r = lei.call(req("amend_hours", {"record_id": "s-1", "minutes": "200", "outcome": "ATTENDED"}))
-    ok(r.get("status") == "PERMISSION_DENIED", "instructor LEI may not amend an MDI record", r)
+    ok(r.get("status") == "NOT_FOUND", "instructor LEI may not amend an MDI record (NOT_FOUND)", r)
     r = lei.call(req("void_hours", {"record_id": "s-1"}))
-    ok(r.get("status") == "PERMISSION_DENIED", "instructor LEI may not void an MDI record", r)
+    ok(r.get("status") == "NOT_FOUND", "instructor LEI may not void an MDI record (NOT_FOUND)", r)
 
     employer_requests = [
         req("get_health", {}), req("get_stats", {}),
@@ -424,6 +453,8 @@ finally:
     if server.proc and server.proc.poll() is None:
         server.proc.kill()
         server.proc.wait()
+    invoice_feed.terminate()
+    invoice_feed.wait()
     if n_failed:
         try:
             with open(os.path.join(WORK, "hours.log"), "rb") as f:

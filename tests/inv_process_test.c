@@ -115,6 +115,30 @@ static void s_hours(int kind, const char *id, const char *employer, const char *
     free(e.buf);
 }
 
+/* The hours service publishes each contract before any record names it. */
+static void s_contract(const char *id, const char *employer)
+{
+    Pay__ContractFacts f = PAY__CONTRACT_FACTS__INIT;
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    f.id = (char *)id;
+    f.employer = (char *)employer;
+    f.prison = "MDI";
+    f.has_work_type = 1;
+    f.work_type = PAY__WORK_TYPE__WORKSHOP;
+    f.activity = "Laundry";
+    f.start = "2020-01-01";
+    ev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+    ev.contract = &f;
+    s_ev_t e;
+    e.len = pay__hours_event__get_packed_size(&ev);
+    e.buf = malloc(e.len);
+    pay__hours_event__pack(&ev, e.buf);
+    if (store_write(s_hours_store, s_append_fn, &e) != 0)
+        TAP_OK(0, "contract facts appended");
+    s_events++;
+    free(e.buf);
+}
+
 /* ---- the service process ----------------------------------------------------- */
 
 static void s_start(void)
@@ -305,6 +329,19 @@ int main(int argc, char **argv)
     r = s_call(ind, &req);
     TAP_OK(r && r->status == PAY__STATUS__OK && r->n_items == 2, "industries registers employers");
     s_free(&r);
+    /* The contracts come on the hours feed before the terms naming them. */
+    s_contract("C-0042", "dhl");
+    s_contract("C-0043", "dhl");
+    s_contract("C-0070", "tesco");
+    int learnt = 0;
+    for (int i = 0; i < 300 && !learnt; i++) {
+        r = s_health(fin);
+        learnt = r && r->health && r->health->feed_cursor >= s_events;
+        s_free(&r);
+        if (!learnt)
+            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+    }
+    TAP_OK(learnt, "invoicing learns the contracts from the hours feed");
     Pay__BillingTermsRow t1 = PAY__BILLING_TERMS_ROW__INIT, t2, t3;
     t1.contract = "C-0042"; t1.effective_from = "2020-01-01"; t1.basis = "HOURLY";
     t1.charge = "1.01"; t1.vat_rate_bp = "2000";

@@ -127,6 +127,7 @@ class Cluster:
         if svc == "hours":
             return [self.exe["hours"], "--data-dir", self.data, "--keys-dir", self.keys,
                     "--endpoint", self.ep("hours"), "--feed-endpoint", self.ep("feed"),
+                    "--invoice-feed", self.ep("invfeed"),
                     "--allow-file", allow, "--today", self.today]
         if svc == "wages":
             return [self.exe["wages"], "--data-dir", self.data, "--keys-dir", self.keys,
@@ -187,13 +188,29 @@ class Cluster:
                            text=True, env=e, timeout=300, cwd=self.tmp, input=stdin)
         return p.returncode, p.stdout, p.stderr
 
-    def status(self):
+    def status_rows(self):
+        """Every row of payctl status: one per service and feed it produces
+        or consumes (producers first)."""
         rc, out, err = self.run("status", "--format", "json", timeout_ms=400)
         try:
-            rows = {r["service"]: r for r in json.loads(out)}
+            rows = json.loads(out)
         except ValueError:
-            rows = {}
+            rows = []
         return rc, rows, err
+
+    def status(self):
+        """{service: its consumer row} from payctl status (the feed each
+        service consumes: invoices for hours, hours for the others)."""
+        rc, rows, err = self.status_rows()
+        return rc, {r["service"]: r for r in rows if r["feed"].endswith("(consumer)")}, err
+
+    def feed_head(self, feed="hours"):
+        """The head of a feed, as its producer reports it."""
+        rc, rows, err = self.status_rows()
+        for r in rows:
+            if r["feed"] == feed + " (producer)":
+                return r["head"]
+        return None
 
     def wait_up(self, deadline=30):
         end = time.time() + deadline

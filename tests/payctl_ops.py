@@ -101,7 +101,7 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
 
         # ---- status
         rc, rows, err = c.status()
-        hours_head = rows.get("hours", {}).get("head")
+        hours_head = c.feed_head("hours")
         ok(rc == 0 and sorted(rows) == ["hours", "invoicing", "wages"]
            and all(r["state"] == "up" for r in rows.values()),
            "status: every service up", (rc, rows, err))
@@ -150,6 +150,7 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
             [HOURS, "--data-dir", rdata, "--keys-dir", c.keys,
              "--endpoint", "tcp://127.0.0.1:%d" % rport,
              "--feed-endpoint", "tcp://127.0.0.1:%d" % rfeed,
+             "--invoice-feed", c.ep("invfeed"),
              "--allow-file", os.path.join(c.keys, "allow.txt"), "--today", c.today],
             stdout=rlog, stderr=rlog)
         try:

@@ -107,11 +107,23 @@ def main():
     prod = None
     model = Model()
     try:
-        # Rates first, so that nothing is priced before they exist.
+        # Rates first, so that nothing is priced before they exist; and
+        # before them the reference facts of the records to come.
         wages.start()
         fin = Client(client_exe, api, keys, "finance")
         check(wait_for(lambda: fin.run("health", timeout_ms=500).status == "OK", 30),
               "pay-wages is up")
+        workshop, outside = build(model, rng, target)
+        events = os.path.join(tmp, "events.txt")
+        n_facts = model.write_events(events, facts_only=True)
+        prod = Proc([producer, "--data", os.path.join(tmp, "producer"), "--endpoint", feed,
+                     "--keys", keys, "--events", events, "--rate", "500"],
+                    os.path.join(tmp, "producer.log"))
+        prod.start()
+        check(wait_for(lambda: (fin.run("health", timeout_ms=1000).rows("health") or
+                                [{"cursor": -1}])[0]["cursor"] == n_facts, 120, 0.2),
+              "pay-wages learnt the %d reference facts from the feed" % n_facts)
+        prod.stop()
         for prison in ("MDI", "LEI"):
             path = os.path.join(tmp, "rates-%s.csv" % prison)
             with open(path, "w") as f:
@@ -137,7 +149,6 @@ def main():
                                                          os.path.join(tmp, "outside.csv"))
         check(r.status == "OK" and r.items()[0]["status"] == "OK", "outside wage for KMI")
 
-        workshop, outside = build(model, rng, target)
         ded = os.path.join(tmp, "deductions.csv")
         with open(ded, "w") as f:
             f.write("prisoner,week,kind,amount\n")
@@ -154,9 +165,8 @@ def main():
         # recompute the expected close lines now that they are.
         recompute_closes(model)
 
-        events = os.path.join(tmp, "events.txt")
         model.write_events(events)
-        n_events = len(model.events)
+        n_events = n_facts + len(model.events)
         n_records = sum(1 for e in model.events if e[0] == "R")
         note("%d events, %d records" % (n_events, n_records))
         check(n_records >= target, "the feed carries %d records (>= %d)" % (n_records, target))
@@ -220,7 +230,7 @@ def main():
             if key in seen and t[1] not in ("deduction",):
                 dup += 1
             seen.add(key)
-        want_lines = {i + 1: n for i, n in enumerate(model.lines_per_event) if n}
+        want_lines = {n_facts + i + 1: n for i, n in enumerate(model.lines_per_event) if n}
         missing = sum(1 for f, n in want_lines.items() if by_feed.get(f, 0) < n)
         extra = sum(1 for f, n in by_feed.items() if n > want_lines.get(f, 0))
         check(missing == 0, "no feed event is missing a line (%d missing)" % missing)

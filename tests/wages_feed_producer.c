@@ -9,13 +9,20 @@
  *   wages_feed_producer --data DIR --endpoint EP --keys KEYDIR --events FILE
  *                       [--rate N] [--pause-ms MS]
  *
- * KEYDIR holds hours.key (the producer's key pair) and allow.txt (the
- * consumers' keys with role service). Event lines, comma-separated:
+ * KEYDIR holds hours.key (the producer's key pair; invoicing.key with
+ * --feed invoices) and allow.txt (the consumers' keys with role service).
+ * Event lines, comma-separated ("-" is an empty field):
  *   R,id,prisoner,prison,contract,W|O,band,level,date,session,minutes,units,outcome,0|1
  *   A,<the same fields: the record's new state>
  *   V,<the same fields: the record's old state>
  *   C,prison,week[,records,minutes]
- * Lines starting with '#' are ignored. */
+ *   P,code,name,regime                          PrisonFacts
+ *   N,number,prison,released_on[,from:prison]*  PrisonerFacts (custody history)
+ *   K,id,employer,prison,W|O,activity,start,end ContractFacts
+ *   E,id,name                                   EmployerFacts (--feed invoices)
+ *   X,hex                                       raw payload bytes, as they are
+ * Lines starting with '#' are ignored. With --feed invoices every event is
+ * an InvoiceEvent (E and X lines only), as the invoicing service's feed. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -31,11 +38,12 @@
 #include "config.h"
 #include "feed.h"
 #include "hours_feed.pb-c.h"
+#include "invoice_feed.pb-c.h"
 #include "log.h"
 #include "store.h"
 
 #define S_OUTBOX "outbox"
-#define S_MAX_FIELDS 16
+#define S_MAX_FIELDS 64
 
 static volatile sig_atomic_t s_stop;
 
@@ -88,6 +96,52 @@ static int s_enum(const char *s, const char *const *names, int n)
     return 0;
 }
 
+static char *s_dash(char *f)
+{
+    return strcmp(f, "-") == 0 ? NULL : f;
+}
+
+static int s_unhex(const char *hex, uint8_t **out, size_t *len)
+{
+    size_t n = strlen(hex) / 2;
+    *out = malloc(n ? n : 1);
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            free(*out);
+            return -1;
+        }
+        (*out)[i] = (uint8_t)v;
+    }
+    *len = n;
+    return 0;
+}
+
+static int s_feed_invoices;   /* --feed invoices */
+
+/* An invoice-feed line: E (employer facts) or X (raw). */
+static int s_pack_invoice_line(char **f, int nf, uint8_t **out, size_t *len)
+{
+    Pay__InvoiceEvent ev = PAY__INVOICE_EVENT__INIT;
+    Pay__EmployerFacts e = PAY__EMPLOYER_FACTS__INIT;
+    if (nf < 2 || f[0][0] != 'E')
+        return -1;
+    e.id = f[1];
+    e.name = nf >= 3 ? s_dash(f[2]) : NULL;
+    ev.has_at = 1;
+    ev.at = (uint64_t)clock_unix_now();
+    ev.kind_case = PAY__INVOICE_EVENT__KIND_EMPLOYER;
+    ev.employer = &e;
+    *len = pay__invoice_event__get_packed_size(&ev);
+    *out = malloc(*len ? *len : 1);
+    if (!*out)
+        return -1;
+    pay__invoice_event__pack(&ev, *out);
+    return 0;
+}
+
 /* Packs one event line into `out` (a malloc'd buffer). */
 static int s_pack_line(const char *line, uint8_t **out, size_t *len)
 {
@@ -107,7 +161,15 @@ static int s_pack_line(const char *line, uint8_t **out, size_t *len)
             break;
         f[nf++] = tok;
     }
+    if (nf == 2 && f[0][0] == 'X')
+        return s_unhex(f[1], out, len);
+    if (s_feed_invoices)
+        return s_pack_invoice_line(f, nf, out, len);
     Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    Pay__PrisonFacts pf = PAY__PRISON_FACTS__INIT;
+    Pay__PrisonerFacts nfacts = PAY__PRISONER_FACTS__INIT;
+    Pay__ContractFacts kf = PAY__CONTRACT_FACTS__INIT;
+    Pay__CustodyTransfer tr[S_MAX_FIELDS], *trp[S_MAX_FIELDS];
     Pay__RecordState st = PAY__RECORD_STATE__INIT;
     Pay__HoursRecorded rec = PAY__HOURS_RECORDED__INIT;
     Pay__HoursAmended am = PAY__HOURS_AMENDED__INIT;
@@ -116,7 +178,42 @@ static int s_pack_line(const char *line, uint8_t **out, size_t *len)
     char week[CIVIL_WEEK_LEN] = "";
     ev.has_at = 1;
     ev.at = (uint64_t)clock_unix_now();
-    if (nf >= 3 && f[0][0] == 'C') {
+    if (nf == 4 && f[0][0] == 'P') {
+        pf.code = f[1];
+        pf.name = f[2];
+        pf.regime = f[3];
+        ev.kind_case = PAY__HOURS_EVENT__KIND_PRISON;
+        ev.prison = &pf;
+    } else if (nf >= 4 && f[0][0] == 'N') {
+        nfacts.number = f[1];
+        nfacts.prison = f[2];
+        nfacts.released_on = s_dash(f[3]);
+        for (int i = 4; i < nf; i++) {
+            char *colon = strchr(f[i], ':');
+            if (!colon)
+                return -1;
+            *colon = '\0';
+            pay__custody_transfer__init(&tr[i - 4]);
+            tr[i - 4].effective_from = f[i];
+            tr[i - 4].prison = colon + 1;
+            trp[i - 4] = &tr[i - 4];
+        }
+        nfacts.n_transfers = (size_t)(nf - 4);
+        nfacts.transfers = trp;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_PRISONER;
+        ev.prisoner = &nfacts;
+    } else if (nf == 8 && f[0][0] == 'K') {
+        kf.id = f[1];
+        kf.employer = f[2];
+        kf.prison = f[3];
+        kf.has_work_type = 1;
+        kf.work_type = f[4][0] == 'O' ? PAY__WORK_TYPE__OUTSIDE : PAY__WORK_TYPE__WORKSHOP;
+        kf.activity = f[5];
+        kf.start = f[6];
+        kf.end = s_dash(f[7]);
+        ev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+        ev.contract = &kf;
+    } else if (nf >= 3 && f[0][0] == 'C') {
         cl.prison = f[1];
         cl.week = f[2];
         cl.closed_by = "test";
@@ -223,6 +320,8 @@ int main(int argc, char **argv)
         {"events", NULL, NULL, "event file", NULL},
         {"rate", NULL, "5000", "events per write transaction", NULL},
         {"pause-ms", NULL, "0", "pause between append transactions", NULL},
+        {"feed", NULL, "hours", "hours (HoursEvent lines) or invoices (InvoiceEvent lines)",
+         NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
     const char *names[] = { S_OUTBOX, NULL };
@@ -248,13 +347,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "wages_feed_producer: bad or missing option (try --help)\n");
         return 2;
     }
+    s_feed_invoices = strcmp(config_get(opts, "feed"), "invoices") == 0;
     if (s_read_events(config_get(opts, "events"), &events) != 0) {
         fprintf(stderr, "wages_feed_producer: cannot read %s\n", config_get(opts, "events"));
         return 1;
     }
     if (!(store = store_open(config_get(opts, "data"), names, (size_t)256 << 20)))
         goto done;
-    snprintf(path, sizeof path, "%s/hours.key", config_get(opts, "keys"));
+    snprintf(path, sizeof path, "%s/%s.key", config_get(opts, "keys"),
+             s_feed_invoices ? "invoicing" : "hours");
     snprintf(allow, sizeof allow, "%s/allow.txt", config_get(opts, "keys"));
     if (auth_keypair_load(path, &keys) != 0) {
         log_error("producer.keys", "cannot load %s", path);

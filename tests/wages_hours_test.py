@@ -11,6 +11,7 @@ calculation over the records pay-hours accepted, its reconciliation must
 match pay-hours' week totals, and its ledger must balance (hledger agrees).
 
 usage: wages_hours_test.py PAY_HOURS PAY_HOURS_CLIENT PAY_WAGES WAGES_CLIENT PAY_KEYGEN
+                           TEST_FEED_PRODUCER (plays the invoice feed: the employers)
 """
 import json
 import os
@@ -61,20 +62,25 @@ def statuses(reply):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
         return 2
-    pay_hours, hours_client, pay_wages, wages_client, keygen = sys.argv[1:]
+    pay_hours, hours_client, pay_wages, wages_client, keygen, producer = sys.argv[1:]
     seed = int(os.environ.get("WAGES_TEST_SEED", random.randrange(1 << 30)))
     note("seed %d (set WAGES_TEST_SEED to replay)" % seed)
     rng = random.Random(seed)
     tmp = tempfile.mkdtemp(prefix="wages_hours_")
     keys = os.path.join(tmp, "keys")
     make_keys(keygen, keys)
-    h_api, h_feed, w_api = ("tcp://127.0.0.1:%d" % free_port() for _ in range(3))
+    h_api, h_feed, w_api, i_feed = ("tcp://127.0.0.1:%d" % free_port() for _ in range(4))
     data = os.path.join(tmp, "data")
+    with open(os.path.join(tmp, "employers.txt"), "w") as f:
+        f.write("E,acme,Acme Logistics\n")
+    invoices = Proc([producer, "--feed", "invoices", "--data", os.path.join(tmp, "invfeed"),
+                     "--endpoint", i_feed, "--keys", keys, "--events",
+                     os.path.join(tmp, "employers.txt")], os.path.join(tmp, "invfeed.log"))
     hours = Proc([pay_hours, "--data-dir", data, "--keys-dir", keys, "--endpoint", h_api,
-                  "--feed-endpoint", h_feed, "--today", "2026-11-28"],
+                  "--feed-endpoint", h_feed, "--invoice-feed", i_feed, "--today", "2026-11-28"],
                  os.path.join(tmp, "hours.log"))
     wages = Proc([pay_wages, "--data-dir", data, "--keys-dir", keys, "--endpoint", w_api,
                   "--hours-feed", h_feed, "--today", "2026-11-28"],
@@ -82,6 +88,7 @@ def main():
     clients = []
     model = Model()
     try:
+        invoices.start()
         hours.start()
         wages.start()
         fin = Client(wages_client, w_api, keys, "finance")
@@ -94,28 +101,6 @@ def main():
         ins = {"MDI": hc("instructor-MDI"), "KMI": hc("instructor-KMI")}
         check(wait_for(lambda: hfin.call("get_health", {}).get("status") == "OK", 30),
               "pay-hours is up")
-
-        # ---- pay-wages: rates and outside wage (governors) ----
-        rates = os.path.join(tmp, "rates.csv")
-        with open(rates, "w") as f:
-            f.write("prison,pay_band,incentive_level,effective_from,basis,rate,piece_rate,"
-                    "piece_rate_items\n")
-            for band in (1, 2):
-                for li, level in enumerate(LEVELS):
-                    basis, rate = ("HOURLY", 50 + 10 * li) if band == 1 else \
-                        ("SESSION", 140 + 20 * li)
-                    f.write("MDI,%d,%s,2026-01-01,%s,%d.%02d,0.05,3\n" %
-                            (band, level, basis, rate // 100, rate % 100))
-                    model.rates[("MDI", band, level)] = [("2026-01-01", basis, rate, 5, 3)]
-        r = Client(wages_client, w_api, keys, "gov-MDI").run("set-rates", rates)
-        check(all(i["status"] == "OK" for i in r.items()) and len(r.items()) == 10,
-              "MDI's governor sets 10 rates (band 3 has none: NO_RATE)")
-        ow = os.path.join(tmp, "outside.csv")
-        with open(ow, "w") as f:
-            f.write("contract,effective_from,hourly_wage\nC-KMI-OUT,2026-04-01,12.90\n")
-        model.outside["C-KMI-OUT"] = [("2026-04-01", 1290)]
-        r = Client(wages_client, w_api, keys, "gov-KMI").run("set-outside", "KMI", ow)
-        check_eq([i["status"] for i in r.items()], ["OK"], "KMI's governor sets the outside wage")
 
         # ---- pay-hours: reference data (industries) ----
         r = ind.call("upsert_prisons", {"rows": [
@@ -138,6 +123,34 @@ def main():
             {"prisoner": p, "contract": "C-MDI-1" if pr == "MDI" else "C-KMI-OUT",
              "from": "2026-01-01", "pay_band": str(band)} for p, pr, _, band in prisoners]})
         check_eq(statuses(r), ["OK"] * 50, "prisoners allocated")
+
+        # The reference facts reach pay-wages on the hours feed.
+        head = hfin.call("get_health", {}).get("health", {}).get("outbox_head", 0)
+        check(wait_for(lambda: (fin.run("health", timeout_ms=1000).rows("health") or
+                                [{"cursor": -1}])[0]["cursor"] >= head, 60, 0.2),
+              "pay-wages learnt the %d reference facts from the hours feed" % head)
+
+        # ---- pay-wages: rates and outside wage (governors) ----
+        rates = os.path.join(tmp, "rates.csv")
+        with open(rates, "w") as f:
+            f.write("prison,pay_band,incentive_level,effective_from,basis,rate,piece_rate,"
+                    "piece_rate_items\n")
+            for band in (1, 2):
+                for li, level in enumerate(LEVELS):
+                    basis, rate = ("HOURLY", 50 + 10 * li) if band == 1 else \
+                        ("SESSION", 140 + 20 * li)
+                    f.write("MDI,%d,%s,2026-01-01,%s,%d.%02d,0.05,3\n" %
+                            (band, level, basis, rate // 100, rate % 100))
+                    model.rates[("MDI", band, level)] = [("2026-01-01", basis, rate, 5, 3)]
+        r = Client(wages_client, w_api, keys, "gov-MDI").run("set-rates", rates)
+        check(all(i["status"] == "OK" for i in r.items()) and len(r.items()) == 10,
+              "MDI's governor sets 10 rates (band 3 has none: NO_RATE)")
+        ow = os.path.join(tmp, "outside.csv")
+        with open(ow, "w") as f:
+            f.write("contract,effective_from,hourly_wage\nC-KMI-OUT,2026-04-01,12.90\n")
+        model.outside["C-KMI-OUT"] = [("2026-04-01", 1290)]
+        r = Client(wages_client, w_api, keys, "gov-KMI").run("set-outside", "KMI", ow)
+        check_eq([i["status"] for i in r.items()], ["OK"], "KMI's governor sets the outside wage")
 
         # ---- deductions (finance, pay-wages) ----
         ded = os.path.join(tmp, "ded.csv")
@@ -256,6 +269,7 @@ def main():
                 pass
         wages.kill()
         hours.stop()
+        invoices.stop()
         if wages_lib.n_failed:
             note("logs kept in %s" % tmp)
         else:

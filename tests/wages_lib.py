@@ -7,6 +7,7 @@
 - an independent model of DOMAIN.md's wage rules, written from the spec and
   not from the C code, which the tests compare the service against.
 """
+import datetime as dt
 import os
 import signal
 import socket
@@ -59,6 +60,7 @@ ROLES = [
     # (file base, role, scope)
     ("hours", "service", "-"),
     ("wages", "service", "-"),
+    ("invoicing", "service", "-"),
     ("finance", "finance", "-"),
     ("gov-MDI", "governor", "MDI"),
     ("gov-KMI", "governor", "KMI"),
@@ -234,6 +236,37 @@ class Model:
         self.closed = {}     # (prison, week) -> {prisoner: payslip dict}
         self.events = []     # lines for the producer
         self.lines_per_event = []   # ledger lines each event must post
+        # The reference facts the hours service publishes (prisons,
+        # contracts, prisoners' custody), written by write_events before
+        # the events above: a prisoner seen at a prison other than their
+        # custody that day has moved there from that date.
+        self.prisons = set()
+        self.contracts = {}  # id -> (prison, wt)
+        self.custody = {}    # prisoner -> [start prison, {from date: prison}]
+
+    def custody_on(self, prisoner, date):
+        start, moves = self.custody[prisoner]
+        best = max((d for d in moves if d <= date), default=None)
+        return moves[best] if best else start
+
+    def _facts(self, r):
+        self.prisons.add(r.prison)
+        self.contracts.setdefault(r.contract, (r.prison, r.wt))
+        if r.prisoner not in self.custody:
+            self.custody[r.prisoner] = [r.prison, {}]
+        elif self.custody_on(r.prisoner, r.date) != r.prison:
+            self.custody[r.prisoner][1][r.date] = r.prison
+
+    def facts_lines(self):
+        """The facts as the test producer's lines (P, K, N)."""
+        out = ["P,%s,%s,%s" % (p, p, "OPEN" if p == "KMI" else "CLOSED")
+               for p in sorted(self.prisons)]
+        out += ["K,%s,acme,%s,%s,Packing,2020-01-01,-" % (k, pr, "O" if wt == "O" else "W")
+                for k, (pr, wt) in sorted(self.contracts.items())]
+        for n, (start, moves) in sorted(self.custody.items()):
+            out.append(",".join(["N", n, start, "-"] +
+                                ["%s:%s" % (d, moves[d]) for d in sorted(moves)]))
+        return out
 
     def rate_in_force(self, r):
         rows = [x for x in self.rates.get((r.prison, r.band, r.level), []) if x[0] <= r.date]
@@ -277,11 +310,13 @@ class Model:
         del self.by_xw[(r.prisoner, r.week)][r.record_id]
 
     def record(self, r):
+        self._facts(r)
         self.events.append(r.line("R"))
         self.lines_per_event.append(1)
         self._put(r)
 
     def amend(self, r):
+        self._facts(r)
         self.events.append(r.line("A"))
         self.lines_per_event.append(2 if r.record_id in self.live else 1)
         self._put(r)
@@ -296,10 +331,13 @@ class Model:
         return list(self.by_pw.get((prison, week), {}).values())
 
     def last_prison(self, prisoner, week):
-        rs = list(self.by_xw.get((prisoner, week), {}).values())
-        if not rs:
+        """DOMAIN.md: the last prison where the prisoner was in custody that
+        week (the custody on its Sunday: nobody is released here)."""
+        if prisoner not in self.custody:
             return None
-        return max(rs, key=lambda r: (r.date, SESSIONS[r.session])).prison
+        y, w = int(week[:4]), int(week[6:])
+        sunday = dt.date.fromisocalendar(y, w, 7).isoformat()
+        return self.custody_on(prisoner, sunday)
 
     def payslip(self, prison, week, prisoner):
         rs = [r for r in self.by_xw.get((prisoner, week), {}).values() if r.prison == prison]
@@ -339,10 +377,14 @@ class Model:
         self.lines_per_event.append(sum(s["close_lines"] for s in slips.values()))
         return slips
 
-    def write_events(self, path):
+    def write_events(self, path, facts_only=False):
+        """Writes the facts, then (unless facts_only) the events; returns how
+        many facts lines come first (the events' seqs start after them)."""
+        facts = self.facts_lines()
         with open(path, "w") as f:
-            for e in self.events:
+            for e in facts + ([] if facts_only else self.events):
                 f.write(e + "\n")
+        return len(facts)
 
 
 def parse_journal(path):

@@ -115,6 +115,20 @@ def main():
         up = wait_for(lambda: fin.run("health", timeout_ms=500).status == "OK", 20)
         check(up, "pay-wages answers health over CURVE")
 
+        # The week's records first (nothing is sent yet), so that the
+        # reference facts they need are known: the hours feed publishes
+        # prisons, contracts and prisoners before any row names them.
+        mdi, kmi = build_week(model, rng)
+        events = os.path.join(tmp, "events.txt")
+        n_facts = model.write_events(events, facts_only=True)
+        prod = Proc([producer, "--data", os.path.join(tmp, "producer"), "--endpoint", feed,
+                     "--keys", keys, "--events", events, "--rate", "97"],
+                    os.path.join(tmp, "producer.log"))
+        prod.start()
+        check(wait_for(lambda: (fin.run("health", timeout_ms=1000).rows("health") or
+                                [{"cursor": -1}])[0]["cursor"] == n_facts, 60, 0.2),
+              "pay-wages learnt the %d reference facts from the feed" % n_facts)
+
         # ---- reference data over the API, with the roles ----
         rates = os.path.join(tmp, "rates.csv")
         rows = []
@@ -175,8 +189,6 @@ def main():
         check_eq([i["status"] for i in r.items()], ["PERMISSION_DENIED"],
                  "the governor of MDI cannot set KMI's outside wages")
 
-        mdi, kmi = build_week(model, rng)
-
         deductions = os.path.join(tmp, "deductions.csv")
         drows = [("K0001BB", "INCOME_TAX", 2500), ("K0002BB", "COURT_ORDER", 999999),
                  ("K0003BB", "NATIONAL_INSURANCE", 1200), ("K0003BB", "CHILD_MAINTENANCE", 800),
@@ -209,12 +221,11 @@ def main():
         expected = {}
         expected["MDI"] = model.close("MDI", WEEK)
         expected["KMI"] = model.close("KMI", WEEK)
-        events = os.path.join(tmp, "events.txt")
-        model.write_events(events)
-        n_events = len(model.events)
-        prod = Proc([producer, "--data", os.path.join(tmp, "producer"), "--endpoint", feed,
-                     "--keys", keys, "--events", events, "--rate", "97"],
-                    os.path.join(tmp, "producer.log"))
+        # The producer resumes from its outbox head: the facts are there,
+        # the events follow them.
+        prod.stop()
+        n_facts = model.write_events(events)
+        n_events = n_facts + len(model.events)
         prod.start()
 
         def caught_up():
@@ -319,7 +330,7 @@ def main():
         for t in txns:
             f = int(t[3].get("feed", "0"))
             by_feed[f] = by_feed.get(f, 0) + 1
-        want_lines = {i + 1: n for i, n in enumerate(model.lines_per_event) if n}
+        want_lines = {n_facts + i + 1: n for i, n in enumerate(model.lines_per_event) if n}
         got_lines = {f: n for f, n in by_feed.items() if f}
         check_eq(got_lines, want_lines, "one line per record, two per amendment, one per "
                  "void, and the close lines: nothing missing, nothing twice")

@@ -33,6 +33,7 @@
 
 #include "clock.h"
 #include "codec.h"
+#include "feed_quarantine.h"
 #include "log.h"
 #include "server.h"
 
@@ -612,6 +613,7 @@ int feed_cursor_read(MDB_txn *txn, MDB_dbi cursor_dbi, const char *feed_name,
 }
 
 typedef struct {
+    store_t *store;
     MDB_dbi cursor_dbi;
     const char *feed_name;
     const Pay__FeedBatch *const *batches;
@@ -659,8 +661,17 @@ static int s_apply_txn(MDB_txn *txn, void *arg)
                 r->gap = 1;
                 break;
             }
-            rc = a->apply(txn, seq, e->has_payload ? e->payload.data : NULL,
-                          e->has_payload ? e->payload.len : 0, a->arg);
+            feed_refusal_t why;
+            memset(&why, 0, sizeof why);
+            const uint8_t *payload = e->has_payload ? e->payload.data : NULL;
+            size_t plen = e->has_payload ? e->payload.len : 0;
+            rc = a->apply(txn, seq, payload, plen, a->arg, &why);
+            if (rc == FEED_REFUSED) {
+                /* Never skipped: kept with the reason, the cursor moves on. */
+                rc = feed_quarantine_put(txn, a->store, a->feed_name, seq, payload, plen, &why);
+                if (rc == 0)
+                    r->quarantined++;
+            }
             if (rc != 0) {
                 r->failed_seq = seq;
                 return rc;
@@ -702,6 +713,7 @@ int feed_batches_apply_group(store_t *store, MDB_dbi cursor_dbi, const char *fee
     memset(res, 0, sizeof *res);
     if (!store || !feed_name || (!batches && n > 0) || !apply)
         return EINVAL;
+    a.store = store;
     a.cursor_dbi = cursor_dbi;
     a.feed_name = feed_name;
     a.batches = batches;
@@ -849,6 +861,7 @@ static void s_consumer_on_batches(feed_consumer_t *self,
               self->name, n, res.applied, res.duplicates);
     self->stats.cursor = res.cursor;
     self->stats.duplicates += res.duplicates;
+    self->stats.quarantined += res.quarantined;
     if (res.applied > 0) {
         self->stats.batches++;
         self->stats.applied += res.applied;

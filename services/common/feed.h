@@ -23,8 +23,11 @@
  * Subscribe from cursor + 1. After the commit it sends
  * Ack{applied_seq, credit = entries consumed (applied or skipped)}.
  * Silence, a disconnect, a gap or an apply failure all end the same way:
- * subscribe again from the durable cursor. An apply failure aborts the
- * whole batch and is retried later; an event is never skipped.
+ * subscribe again from the durable cursor. An apply failure (storage)
+ * aborts the whole batch and is retried later. An event the consumer
+ * cannot apply (its apply fn returns FEED_REFUSED) is quarantined in the
+ * same transaction that moves the cursor past it (feed_quarantine.h): an
+ * event is never skipped and never silently dropped.
  *
  * Who receives events: batches go only to the connection that subscribed.
  *  - The producer's ZAP domain is AUTH_DOMAIN_FEED: a key without role
@@ -158,12 +161,39 @@ void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out);
 
 /* ---- Consumer ---------------------------------------------------------- */
 
-/* Applies one event inside the consumer's write transaction. Returns 0, or
- * non-zero to abort the whole batch (it is retried later, never skipped).
- * Returning MDB_MAP_FULL makes store_write grow the map and rerun the batch.
+/* Why an event could not be applied, for its quarantine entry. `prison`
+ * and `week` name its prison-week where the event has one ("" if not), so
+ * that the reconciliation of that week turns to MISMATCH. */
+#define FEED_REASON_LEN 256
+typedef struct {
+    char reason[FEED_REASON_LEN];
+    char prison[8];
+    char week[12];
+} feed_refusal_t;
+
+/* The apply fn's answer for an event it cannot apply (malformed, of an
+ * unknown kind, naming what the consumer does not know): the event is
+ * quarantined (FEED_QUARANTINE_DB, in the same transaction as the cursor)
+ * and the feed goes on. Outside the range of LMDB and errno codes. */
+#define FEED_REFUSED (-31999)
+
+/* Fills `r` (which may be NULL) and returns FEED_REFUSED: the apply fn's
+ * `return feed_refuse(r, prison, week, "...")`. prison/week may be NULL. */
+int feed_refuse(feed_refusal_t *r, const char *prison, const char *week, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+
+/* Applies one event inside the consumer's write transaction. Returns:
+ *   0             applied;
+ *   FEED_REFUSED  it cannot be applied, with `refusal` filled (feed_refuse):
+ *                 the event is quarantined and the cursor moves past it. An
+ *                 apply fn must decide this BEFORE it writes anything (load,
+ *                 decide, write), since its writes are not rolled back;
+ *   anything else abort the whole batch (it is retried later, never
+ *                 skipped); MDB_MAP_FULL makes store_write grow the map
+ *                 and rerun the batch.
  * `payload` may be NULL when len is 0; it is valid only during the call. */
 typedef int feed_apply_fn(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                          size_t len, void *arg);
+                          size_t len, void *arg, feed_refusal_t *refusal);
 
 /* Optional hook around each transaction of the consumer's apply step (one
  * group of batches: everything waiting, see feed_consumer_on_readable), so
@@ -199,6 +229,8 @@ typedef struct {
                                    (after the last entry applied) */
     uint64_t max_seq;           /* highest seq seen in the batch */
     uint64_t failed_seq;        /* the entry whose apply failed, else 0 */
+    uint32_t quarantined;       /* entries refused and quarantined (counted in
+                                   applied too: the cursor moved past them) */
 } feed_batch_result_t;
 
 /* The cursor of feed `feed_name` in database `cursor_dbi` (0 if none yet).
@@ -207,9 +239,14 @@ typedef struct {
 int feed_cursor_read(MDB_txn *txn, MDB_dbi cursor_dbi, const char *feed_name,
                      uint64_t *cursor);
 
+/* The database every consumer's store must open (store_open's names) for
+ * the events it could not apply: see feed_quarantine.h. */
+#define FEED_QUARANTINE_DB "feed_quarantine"
+
 /* The consumer's apply step without sockets: in ONE store_write
- * transaction, skips duplicates, applies seq == cursor + 1 through `apply`,
- * stops at a gap, and stores the new cursor. Returns 0 once committed (res
+ * transaction, skips duplicates, applies seq == cursor + 1 through `apply`
+ * (quarantining what it refuses), stops at a gap, and stores the new
+ * cursor. Returns 0 once committed (res
  * filled), or the apply fn's or LMDB's error with nothing written
  * (res->failed_seq names the failing entry). */
 int feed_batch_apply(store_t *store, MDB_dbi cursor_dbi, const char *feed_name,
@@ -253,6 +290,7 @@ typedef struct {
     uint64_t duplicates;
     uint64_t gaps;
     uint64_t apply_failures;
+    uint64_t quarantined;       /* events quarantined since start */
     uint64_t subscribes;
     uint64_t reconnects;
 } feed_consumer_stats_t;

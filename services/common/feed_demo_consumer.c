@@ -65,8 +65,9 @@ static int s_add_total(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t add)
 }
 
 static int s_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload, size_t len,
-                   void *arg)
+                   void *arg, feed_refusal_t *why)
 {
+    (void)why;
     s_demo_t *d = arg;
     uint8_t key[8];
     uint64_t value;
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
         {"map-mb", NULL, "256", "initial LMDB map size in MiB", NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
-    const char *names[] = {"cursor", "applied", "totals", NULL};
+    const char *names[] = {"cursor", "applied", "totals", FEED_QUARANTINE_DB, NULL};
     char *args[64];
     int nargs = 0, dump = 0, status = 1, rc;
     long window, exit_at, map_mb;

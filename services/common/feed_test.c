@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "feed.h"
+#include "feed_quarantine.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -128,12 +129,16 @@ typedef struct {
     int calls;
     int failures;
     int duplicate_applies;  /* MDB_KEYEXIST seen: an event applied twice */
+    uint64_t refuse_at;     /* apply of this seq is refused (quarantined) */
 } s_sink_t;
 
 static int s_sink_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                        size_t len, void *arg)
+                        size_t len, void *arg, feed_refusal_t *why)
 {
     s_sink_t *s = arg;
+    if (seq == s->refuse_at)
+        return feed_refuse(why, "MDI", "2026-W48", "seq %llu is refused by the test",
+                           (unsigned long long)seq);
     uint8_t key[8];
     int rc;
     s->calls++;
@@ -190,9 +195,37 @@ static uint64_t s_cursor(store_t *st, const char *feed)
     return c;
 }
 
+typedef struct {
+    s_sink_t *sink;
+    store_t *store;
+    uint32_t applied, remaining;
+} s_retry_t;
+
+static int s_retry_txn(MDB_txn *txn, void *arg)
+{
+    s_retry_t *rt = arg;
+    return feed_quarantine_retry(txn, rt->store, "t", 0, s_sink_apply, rt->sink, &rt->applied,
+                                 &rt->remaining);
+}
+
+typedef struct {
+    uint64_t seq;
+    uint32_t tries;
+    char reason[FEED_REASON_LEN];
+} s_tries_t;
+
+static int s_tries_of(const Pay__QuarantinedEvent *ev, void *arg)
+{
+    s_tries_t *t = arg;
+    t->seq = ev->seq;
+    t->tries = ev->tries;
+    snprintf(t->reason, sizeof t->reason, "%s", ev->reason ? ev->reason : "");
+    return 0;
+}
+
 static void s_test_apply(store_t *st)
 {
-    s_sink_t sink = {store_dbi(st, "applied"), 0, 0, 0, 0, 0};
+    s_sink_t sink = {store_dbi(st, "applied"), 0, 0, 0, 0, 0, 0};
     MDB_dbi cur = store_dbi(st, "cursor");
     feed_batch_result_t r;
     s_batch_t b;
@@ -277,6 +310,53 @@ static void s_test_apply(store_t *st)
     rc = feed_batches_apply(st, cur, "t", pair, 2, s_sink_apply, &sink, &r);
     TAP_OK(rc == 0 && r.applied == 2 && s_cursor(st, "t") == 13, "the retried group applies");
     TAP_EQ_INT(sink.duplicate_applies, 0, "still no event applied twice");
+
+    /* An event the consumer cannot apply is quarantined, never skipped:
+     * the cursor moves past it in the same transaction as its entry. */
+    sink.fail_at = 0;
+    sink.refuse_at = 15;
+    const uint64_t b9[] = {14, 15, 16};
+    rc = feed_batch_apply(st, cur, "t", s_batch(&b, b9, 3), s_sink_apply, &sink, &r);
+    TAP_OK(rc == 0 && r.applied == 3 && r.quarantined == 1 && r.cursor == 16,
+           "a refused event is quarantined and the batch goes on (applied %u, "
+           "quarantined %u, cursor %llu)", r.applied, r.quarantined,
+           (unsigned long long)r.cursor);
+    TAP_OK(!s_has_key(st, sink.applied, 15, NULL) && s_has_key(st, sink.applied, 16, NULL),
+           "15 held back, 16 applied");
+    MDB_txn *txn = NULL;
+    uint64_t n = 0;
+    store_read_begin(st, &txn);
+    feed_quarantine_count(txn, st, "t", &n);
+    TAP_EQ_INT(n, 1, "one entry in the quarantine of feed t");
+    feed_quarantine_count(txn, st, "other", &n);
+    TAP_EQ_INT(n, 0, "none for another feed");
+    mdb_txn_abort(txn);
+
+    /* A replay of the refused event is a duplicate, not a second entry. */
+    rc = feed_batch_apply(st, cur, "t", s_batch(&b, b9, 3), s_sink_apply, &sink, &r);
+    TAP_OK(rc == 0 && r.duplicates == 3 && r.quarantined == 0, "a resend is a duplicate");
+
+    /* Retry while the cause stands: still held, one more try counted. */
+    s_retry_t rt = {&sink, st, 0, 0};
+    rc = store_write(st, s_retry_txn, &rt);
+    TAP_OK(rc == 0 && rt.applied == 0 && rt.remaining == 1, "a retry that is refused again "
+           "keeps the entry (applied %u, remaining %u)", rt.applied, rt.remaining);
+    s_tries_t tr = {0, 0, ""};
+    store_read_begin(st, &txn);
+    feed_quarantine_each(txn, st, "t", s_tries_of, &tr);
+    mdb_txn_abort(txn);
+    TAP_OK(tr.seq == 15 && tr.tries == 1 && strstr(tr.reason, "refused by the test"),
+           "the entry keeps seq, reason and counts the try (seq %llu, tries %u, %s)",
+           (unsigned long long)tr.seq, tr.tries, tr.reason);
+    /* The fix: now it applies, exactly once, and leaves the quarantine. */
+    sink.refuse_at = 0;
+    rc = store_write(st, s_retry_txn, &rt);
+    TAP_OK(rc == 0 && rt.applied == 1 && rt.remaining == 0, "after the fix the retry applies it");
+    TAP_OK(s_has_key(st, sink.applied, 15, NULL), "seq 15 applied");
+    rc = store_write(st, s_retry_txn, &rt);
+    TAP_OK(rc == 0 && rt.applied == 0 && rt.remaining == 0, "a second retry finds nothing");
+    TAP_EQ_INT(sink.duplicate_applies, 0, "nothing applied twice");
+    TAP_EQ_INT(s_cursor(st, "t"), 16, "the cursor is untouched by the retry");
 }
 
 /* ---- Producer and consumer over sockets --------------------------------- */
@@ -578,7 +658,7 @@ static void s_test_server_loop(void *ctx, auth_t *auth, const auth_keypair_t *se
                                const auth_keypair_t *client, const char *dir)
 {
     const char *sdbs[] = {SERVER_REQUESTS_DB, "outbox", NULL};
-    const char *cdbs[] = {"cursor", "applied", NULL};
+    const char *cdbs[] = {"cursor", "applied", FEED_QUARANTINE_DB, NULL};
     char path[256];
     s_loop_t l = {0};
     feed_producer_t *producer = NULL;
@@ -837,7 +917,7 @@ int main(void)
 {
     char pdir[] = "/tmp/feed_test_p_XXXXXX";
     char cdir[] = "/tmp/feed_test_c_XXXXXX";
-    const char *names[] = {"outbox", "cursor", "applied", NULL};
+    const char *names[] = {"outbox", "cursor", "applied", FEED_QUARANTINE_DB, NULL};
     store_t *pst = NULL, *cst = NULL, *ost = NULL;
 
     log_set_service("feed_test");

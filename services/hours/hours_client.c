@@ -137,8 +137,10 @@ static void s_line(s_session_t *s, const char *line)
 
 static int64_t s_last_event_ms;
 
-static int s_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload, size_t len, void *arg)
+static int s_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload, size_t len, void *arg,
+                   feed_refusal_t *why)
 {
+    (void)why;
     (void)txn;
     (void)arg;
     Pay__HoursEvent *ev = pay__hours_event__unpack(NULL, len, payload);
@@ -158,7 +160,7 @@ static int s_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload, size_t le
 static int s_feed(void *ctx, const char *endpoint, const auth_keypair_t *keys,
                   const char *server_pub, const char *dir, long idle_ms)
 {
-    const char *names[] = {"cursor", NULL};
+    const char *names[] = {"cursor", FEED_QUARANTINE_DB, NULL};
     store_t *store = store_open(dir, names, 0);
     feed_consumer_t *c = NULL;
     int rc = 1;

@@ -885,12 +885,16 @@ int hrs_rules_parse_contract(const hrs_contract_text_t *in, hrs_contract_t *out,
 }
 
 Pay__Status hrs_rules_check_contract(const hrs_contract_t *k, hrs_regime_t prison_regime,
-                                     const hrs_caller_t *c, hrs_verdict_t *v)
+                                     bool employer_known, const hrs_caller_t *c,
+                                     hrs_verdict_t *v)
 {
     if (!hrs_rules_may_manage(c, k->prison))
         return s_deny_manage(c, k->prison, v);
     if (prison_regime == HRS_REGIME_NONE)
         return s_verdict(v, PAY__STATUS__UNKNOWN_PRISON, "prison: %s is not known", k->prison);
+    if (!employer_known)
+        return s_verdict(v, PAY__STATUS__UNKNOWN_EMPLOYER,
+                         "employer: %s is not a registered employer", k->employer);
     if (k->work_type == PAY__WORK_TYPE__OUTSIDE && prison_regime == HRS_REGIME_CLOSED)
         return s_verdict(v, PAY__STATUS__REGIME_MISMATCH,
                          "work_type: OUTSIDE contract %s at CLOSED prison %s; open prisons only",

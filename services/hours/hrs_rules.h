@@ -364,8 +364,10 @@ typedef struct {
 
 int hrs_rules_parse_contract(const hrs_contract_text_t *in, hrs_contract_t *out,
                              hrs_verdict_t *v);
-/* `prison_regime` is HRS_REGIME_NONE when the prison does not exist. */
+/* `prison_regime` is HRS_REGIME_NONE when the prison does not exist;
+ * `employer_known`: the invoice feed has published the employer. */
 Pay__Status hrs_rules_check_contract(const hrs_contract_t *k, hrs_regime_t prison_regime,
+                                     bool employer_known,
                                      const hrs_caller_t *c, hrs_verdict_t *v);
 
 /* Allocation: prisoner,contract,from,to,pay_band */

@@ -770,18 +770,24 @@ static void test_ref_contract(void)
     TAP_OK(hrs_rules_parse_contract(&in, &k, &v) == 0 && k.attested && k.end == HRS_NO_DATE &&
                k.work_type == PAY__WORK_TYPE__WORKSHOP && !k.public_contact,
            "contract: well formed and attested");
-    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_CLOSED, &s_industries, &v), PAY__STATUS__OK,
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_CLOSED, true, &s_industries, &v), PAY__STATUS__OK,
                "contract: WORKSHOP at a CLOSED prison");
-    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_NONE, &s_industries, &v), PAY__STATUS__UNKNOWN_PRISON,
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_NONE, true, &s_industries, &v), PAY__STATUS__UNKNOWN_PRISON,
                "contract: at an unknown prison is UNKNOWN_PRISON");
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_CLOSED, false, &s_industries, &v),
+               PAY__STATUS__UNKNOWN_EMPLOYER,
+               "contract: for an employer the invoice feed never published is UNKNOWN_EMPLOYER");
+    TAP_OK(strstr(v.message, "employer") != NULL, "naming the employer: %s", v.message);
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_NONE, false, &s_industries, &v),
+               PAY__STATUS__UNKNOWN_PRISON, "contract: the unknown prison is named first");
     hrs_contract_text_t b = in; b.work_type = "OUTSIDE";
     hrs_rules_parse_contract(&b, &k, &v);
-    TAP_OK(hrs_rules_check_contract(&k, HRS_REGIME_CLOSED, &s_industries, &v) == PAY__STATUS__REGIME_MISMATCH,
+    TAP_OK(hrs_rules_check_contract(&k, HRS_REGIME_CLOSED, true, &s_industries, &v) == PAY__STATUS__REGIME_MISMATCH,
            "contract: OUTSIDE at a CLOSED prison is REGIME_MISMATCH (%s)", v.message);
-    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_OPEN, &s_industries, &v), PAY__STATUS__OK,
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_OPEN, true, &s_industries, &v), PAY__STATUS__OK,
                "contract: OUTSIDE at an OPEN prison");
     hrs_caller_t gov = {ROLE_GOVERNOR, "MDI"};
-    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_OPEN, &gov, &v), PAY__STATUS__PERMISSION_DENIED,
+    TAP_EQ_INT(hrs_rules_check_contract(&k, HRS_REGIME_OPEN, true, &gov, &v), PAY__STATUS__PERMISSION_DENIED,
                "contract: a governor may not register contracts");
 
     b = in; b.attested_by = ""; b.attested_on = ""; b.attestation_ref = "";

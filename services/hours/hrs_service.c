@@ -15,6 +15,9 @@
 
 #include "civil.h"
 #include "clock.h"
+#include "feed_quarantine.h"
+#include "hrs_facts.h"
+#include "hrs_invfeed.h"
 #include "log.h"
 #include "money.h"
 
@@ -38,6 +41,7 @@ typedef struct s_chunk_t {
 struct hrs_service_t {
     hrs_store_t *store;
     feed_producer_t *feed;
+    feed_consumer_t *invoices;   /* the invoice feed's consumer, or NULL */
     server_t *server;
     s_chunk_t *chunks;
     ProtobufCAllocator pa;   /* over the arena, for unpacking into replies */
@@ -137,6 +141,11 @@ void hrs_service_destroy(hrs_service_t **self_p)
     free((*self_p)->lookup);
     free(*self_p);
     *self_p = NULL;
+}
+
+void hrs_service_set_consumer(hrs_service_t *self, feed_consumer_t *invoices)
+{
+    self->invoices = invoices;
 }
 
 void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed)
@@ -266,6 +275,30 @@ static int s_emit_seq(hrs_service_t *self, Pay__HoursEvent *ev, uint64_t *seq)
 static int s_emit(hrs_service_t *self, Pay__HoursEvent *ev)
 {
     return s_emit_seq(self, ev, NULL);
+}
+
+/* Reference facts: the entity is packed before a row is stored
+ * (s_facts_before) and after (s_facts_after), which publishes it on the
+ * feed if it changed (hrs_facts.h). s_facts_after frees `before`. */
+static int s_facts_before(hrs_service_t *self, hrs_facts_kind_t kind, const char *key,
+                          uint8_t **before, size_t *blen)
+{
+    return hrs_facts_pack(self->store, self->txn, kind, key, before, blen);
+}
+
+static int s_facts_after(hrs_service_t *self, hrs_facts_kind_t kind, const char *key,
+                         uint8_t *before, size_t blen)
+{
+    uint8_t *after = NULL;
+    size_t alen = 0;
+    int emitted = 0;
+    int rc = hrs_facts_pack(self->store, self->txn, kind, key, &after, &alen);
+    if (rc == 0)
+        rc = hrs_facts_publish(self->store, self->txn, kind, before, blen, after, alen,
+                               (uint64_t)clock_unix_now(), &emitted);
+    free(before);
+    free(after);
+    return rc;
 }
 
 /* A view of a stored record, copied into the arena for the reply. */
@@ -605,9 +638,12 @@ static int s_change_facts(hrs_service_t *self, const hrs_stored_t *old, const hr
     return hrs_store_week_closed(self->store, self->txn, old->prison, neu->date, &f->week_closed);
 }
 
-/* Fetches the live record named by `id` for an amendment or a void, or
- * answers NOT_FOUND / INVALID_ARGUMENT. Returns 0 with *found set. */
-static int s_fetch(hrs_service_t *self, const char *id, hrs_stored_t *out, bool *found)
+/* Fetches the record named by `id`, or answers NOT_FOUND /
+ * INVALID_ARGUMENT. Returns 0 with *found set. A record of a prison the
+ * caller may not read (or, `writing`, record at) answers exactly like a
+ * missing one, so that nobody can probe which ids exist elsewhere. */
+static int s_fetch(hrs_service_t *self, const char *id, hrs_stored_t *out, bool *found,
+                   bool writing)
 {
     *found = false;
     if (!ident_is_record_id(id)) {
@@ -616,12 +652,15 @@ static int s_fetch(hrs_service_t *self, const char *id, hrs_stored_t *out, bool 
         return 0;
     }
     int rc = hrs_store_get_record(self->store, self->txn, id, out);
-    if (rc == MDB_NOTFOUND) {
-        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%.64s' is not a recorded record", id);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    bool visible = rc == 0 && (writing ? hrs_rules_may_record(self->caller->role,
+                                                             self->caller->scope, out->prison)
+                                       : s_may_read(self->caller, out->prison));
+    if (!visible) {
+        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%s' is not a recorded record", id);
         return 0;
     }
-    if (rc != 0)
-        return rc;
     *found = true;
     return 0;
 }
@@ -641,18 +680,12 @@ static int s_amend(hrs_service_t *self, const Pay__AmendHours *req)
         rc = 0;
         goto done;
     }
-    if ((rc = s_fetch(self, req->record_id, old, &found)) != 0 || !found)
+    /* The caller's scope first, so that another prison's instructor learns
+     * nothing about the record. */
+    if ((rc = s_fetch(self, req->record_id, old, &found, true)) != 0 || !found)
         goto done;
-    /* The caller first, so that another prison's instructor learns nothing
-     * about the record. */
-    if (!hrs_rules_may_record(self->caller->role, self->caller->scope, old->prison)) {
-        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
-                  "caller: %s with scope '%s' may not amend hours at prison %s",
-                  auth_role_name(self->caller->role), self->caller->scope, old->prison);
-        goto done;
-    }
     if (old->voided) {
-        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%.64s' is voided", req->record_id);
+        s_statusf(self, PAY__STATUS__NOT_FOUND, "record_id: '%s' is voided", req->record_id);
         goto done;
     }
     *neu = *old;
@@ -712,7 +745,7 @@ static int s_void(hrs_service_t *self, const Pay__VoidHours *req)
         rc = 0;
         goto done;
     }
-    if ((rc = s_fetch(self, req->record_id, old, &found)) != 0 || !found)
+    if ((rc = s_fetch(self, req->record_id, old, &found, true)) != 0 || !found)
         goto done;
     if ((rc = s_change_facts(self, old, &old->rec, &f)) != 0)
         goto done;
@@ -819,14 +852,8 @@ static int s_get_record(hrs_service_t *self, const Pay__HoursGetRecord *req)
     int rc = ENOMEM;
     if (!s)
         return rc;
-    if ((rc = s_fetch(self, req->record_id, s, &found)) != 0 || !found)
+    if ((rc = s_fetch(self, req->record_id, s, &found, false)) != 0 || !found)
         goto done;
-    if (!s_may_read(self->caller, s->prison)) {
-        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
-                  "caller: %s with scope '%s' may not read records of prison %s",
-                  auth_role_name(self->caller->role), self->caller->scope, s->prison);
-        goto done;
-    }
     self->reply.record = s_view(self, s);
     s_status(self, PAY__STATUS__OK, s->voided ? "voided" : "live");
 done:
@@ -978,19 +1005,13 @@ static int s_list_contract(hrs_service_t *self, const Pay__HoursListByContract *
     if (!k)
         return ENOMEM;
     rc = hrs_store_get_contract(self->store, self->txn, req->contract, k);
-    if (rc == MDB_NOTFOUND) {
-        s_statusf(self, PAY__STATUS__UNKNOWN_CONTRACT, "contract: %s is not known", req->contract);
-        free(k);
-        return 0;
-    }
     bool may = rc == 0 && s_may_read(self->caller, k->prison);
     free(k);
-    if (rc != 0)
+    if (rc != 0 && rc != MDB_NOTFOUND)
         return rc;
     if (!may) {
-        s_statusf(self, PAY__STATUS__PERMISSION_DENIED,
-                  "caller: %s may not read the records of contract %s",
-                  auth_role_name(self->caller->role), req->contract);
+        /* Another prison's contract answers like a missing one. */
+        s_statusf(self, PAY__STATUS__UNKNOWN_CONTRACT, "contract: %s is not known", req->contract);
         return 0;
     }
     s_list_t *l = calloc(1, sizeof *l);
@@ -1087,6 +1108,18 @@ static int s_health(hrs_service_t *self)
     h->today = today;
     h->has_outbox_head = 1;
     h->outbox_head = head;
+    uint64_t q = 0;
+    if ((rc = feed_quarantine_count(self->txn, hrs_store_store(self->store), NULL, &q)) != 0)
+        return rc;
+    h->has_quarantined = 1;
+    h->quarantined = q;
+    if (self->invoices) {
+        feed_consumer_stats_t st;
+        feed_consumer_stats(self->invoices, &st);
+        h->has_invoice_cursor = h->has_invoice_head = 1;
+        h->invoice_cursor = st.cursor;
+        h->invoice_head = st.head_seq > st.cursor ? st.head_seq : st.cursor;
+    }
     self->reply.health = h;
     s_status(self, PAY__STATUS__OK, "ok");
     return 0;
@@ -1246,9 +1279,17 @@ static int s_upsert_prisons(hrs_service_t *self, const Pay__HoursUpsertPrisons *
         if (hrs_rules_parse_prison(&t, &p, &v) == 0) {
             if ((rc = hrs_store_has_outside_contracts(self->store, self->txn, p.code, &outside)) != 0)
                 return rc;
-            if (hrs_rules_check_prison(&p, outside, &c, &v) == PAY__STATUS__OK &&
-                (rc = hrs_store_put_prison(self->store, self->txn, &p)) != 0)
-                return rc;
+            if (hrs_rules_check_prison(&p, outside, &c, &v) == PAY__STATUS__OK) {
+                uint8_t *before = NULL;
+                size_t blen = 0;
+                if ((rc = s_facts_before(self, HRS_FACTS_PRISON, p.code, &before, &blen)) != 0 ||
+                    (rc = hrs_store_put_prison(self->store, self->txn, &p)) != 0) {
+                    free(before);
+                    return rc;
+                }
+                if ((rc = s_facts_after(self, HRS_FACTS_PRISON, p.code, before, blen)) != 0)
+                    return rc;
+            }
         }
         s_item(self, i, &v, r->code);
     }
@@ -1310,9 +1351,17 @@ static int s_upsert_prisoners(hrs_service_t *self, const Pay__HoursUpsertPrisone
             rc = hrs_store_get_prison(self->store, self->txn, p.prison, NULL);
             if (rc != 0 && rc != MDB_NOTFOUND)
                 return rc;
-            if (hrs_rules_check_prisoner(&p, rc == 0, &c, &v) == PAY__STATUS__OK &&
-                (rc = hrs_store_put_prisoner(self->store, self->txn, &p)) != 0)
-                return rc;
+            if (hrs_rules_check_prisoner(&p, rc == 0, &c, &v) == PAY__STATUS__OK) {
+                uint8_t *before = NULL;
+                size_t blen = 0;
+                if ((rc = s_facts_before(self, HRS_FACTS_PRISONER, p.number, &before, &blen)) != 0 ||
+                    (rc = hrs_store_put_prisoner(self->store, self->txn, &p)) != 0) {
+                    free(before);
+                    return rc;
+                }
+                if ((rc = s_facts_after(self, HRS_FACTS_PRISONER, p.number, before, blen)) != 0)
+                    return rc;
+            }
         }
         s_item(self, i, &v, r->number);
     }
@@ -1347,10 +1396,20 @@ static int s_upsert_contracts(hrs_service_t *self, const Pay__HoursUpsertContrac
             if (rc != 0 && rc != MDB_NOTFOUND)
                 goto done;
             hrs_regime_t regime = rc == 0 ? p->regime : HRS_REGIME_NONE;
-            rc = 0;
-            if (hrs_rules_check_contract(k, regime, &c, &v) == PAY__STATUS__OK &&
-                (rc = hrs_store_put_contract(self->store, self->txn, k)) != 0)
+            bool employer = false;
+            if ((rc = hrs_store_employer_known(self->store, self->txn, k->employer, &employer)) != 0)
                 goto done;
+            if (hrs_rules_check_contract(k, regime, employer, &c, &v) == PAY__STATUS__OK) {
+                uint8_t *before = NULL;
+                size_t blen = 0;
+                if ((rc = s_facts_before(self, HRS_FACTS_CONTRACT, k->id, &before, &blen)) != 0 ||
+                    (rc = hrs_store_put_contract(self->store, self->txn, k)) != 0) {
+                    free(before);
+                    goto done;
+                }
+                if ((rc = s_facts_after(self, HRS_FACTS_CONTRACT, k->id, before, blen)) != 0)
+                    goto done;
+            }
         }
         s_item(self, i, &v, r->id);
     }
@@ -1419,9 +1478,17 @@ static int s_upsert_transfers(hrs_service_t *self, const Pay__HoursUpsertTransfe
                 return prc;
             if (src != 0 && src != MDB_NOTFOUND)
                 return src;
-            if (hrs_rules_check_transfer(&tr, prc == 0, src == 0, &c, &v) == PAY__STATUS__OK &&
-                (rc = hrs_store_put_transfer(self->store, self->txn, &tr)) != 0)
-                return rc;
+            if (hrs_rules_check_transfer(&tr, prc == 0, src == 0, &c, &v) == PAY__STATUS__OK) {
+                uint8_t *before = NULL;
+                size_t blen = 0;
+                if ((rc = s_facts_before(self, HRS_FACTS_PRISONER, tr.prisoner, &before, &blen)) != 0 ||
+                    (rc = hrs_store_put_transfer(self->store, self->txn, &tr)) != 0) {
+                    free(before);
+                    return rc;
+                }
+                if ((rc = s_facts_after(self, HRS_FACTS_PRISONER, tr.prisoner, before, blen)) != 0)
+                    return rc;
+            }
         }
         s_item(self, i, &v, r->prisoner);
     }
@@ -1459,6 +1526,41 @@ static int s_upsert_levels(hrs_service_t *self, const Pay__HoursUpsertIncentiveL
         s_item(self, i, &v, r->prisoner);
     }
     s_batch_summary(self, n);
+    return 0;
+}
+
+/* ---- the invoice feed's quarantine (finance) ----------------------------- */
+
+static int s_quarantine(hrs_service_t *self, const char *feed, bool retry, uint64_t seq)
+{
+    if (self->caller->role != ROLE_FINANCE) {
+        s_status(self, PAY__STATUS__PERMISSION_DENIED,
+                 "caller: only finance reads or retries the feed quarantine");
+        return 0;
+    }
+    if (feed && *feed && strcmp(feed, HRS_INVOICE_FEED) != 0) {
+        s_statusf(self, PAY__STATUS__INVALID_ARGUMENT, "feed: this service consumes only \"%s\"",
+                  HRS_INVOICE_FEED);
+        return 0;
+    }
+    Pay__QuarantineReply *q = s_alloc(self, sizeof *q);
+    if (!q)
+        return ENOMEM;
+    pay__quarantine_reply__init(q);
+    store_t *st = hrs_store_store(self->store);
+    uint32_t applied = 0, remaining = 0;
+    int rc = 0;
+    if (retry && (rc = feed_quarantine_retry(self->txn, st, HRS_INVOICE_FEED, seq,
+                                              hrs_invfeed_apply, self->store, &applied,
+                                              &remaining)) != 0)
+        return rc;
+    if ((rc = feed_quarantine_reply(self->txn, st, HRS_INVOICE_FEED, &self->pa, q)) != 0)
+        return rc;
+    q->has_applied = retry;
+    q->applied = applied;
+    self->reply.quarantine = q;
+    s_statusf(self, PAY__STATUS__OK, "%s%u event(s) quarantined", retry ? "retried; " : "",
+              q->remaining);
     return 0;
 }
 
@@ -1567,6 +1669,14 @@ int hrs_service_apply(hrs_service_t *self, const auth_identity_t *caller,
     case PAY__HOURS_REQUEST__BODY_GET_HEALTH:
         *readonly = true;
         rc = s_health(self);
+        break;
+    case PAY__HOURS_REQUEST__BODY_QUARANTINE_LIST:
+        *readonly = true;
+        rc = s_quarantine(self, req->quarantine_list->feed, false, 0);
+        break;
+    case PAY__HOURS_REQUEST__BODY_QUARANTINE_RETRY:
+        rc = s_quarantine(self, req->quarantine_retry->feed, true,
+                          req->quarantine_retry->has_seq ? req->quarantine_retry->seq : 0);
         break;
     case PAY__HOURS_REQUEST__BODY_GET_STATS:
         *readonly = true;

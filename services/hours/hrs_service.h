@@ -38,6 +38,9 @@ void hrs_service_destroy(hrs_service_t **self_p);
 
 /* For the stats request; both may stay NULL. Borrowed. */
 void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed);
+/* The invoice feed's consumer, for health (cursor, head); may stay NULL.
+ * Borrowed. */
+void hrs_service_set_consumer(hrs_service_t *self, feed_consumer_t *invoices);
 
 /* Applies `req` from `caller` inside `txn` (a write transaction, or a
  * nested one). Returns 0 with *reply set (keep the writes; *readonly says

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feed.h"
 #include "hours.pb-c.h"
 #include "log.h"
 #include "server.h"
@@ -26,6 +27,9 @@ enum {
     DB_CLOSED,
     DB_OUTBOX,
     DB_REQUESTS,
+    DB_EMPLOYERS,
+    DB_CURSORS,
+    DB_QUARANTINE,
     DB_COUNT
 };
 
@@ -33,7 +37,8 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "prisons",     "policies",     "prisoners", "transfers",   "levels",
     "contracts",   "contracts_by_prison",       "allocations", "records",
     "by_day",      "by_contract", "totals",
-    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,          NULL};
+    "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,
+    "ref_employers", HRS_DB_CURSORS, FEED_QUARANTINE_DB,        NULL};
 
 /* Contracts decoded lately, each with the exact bytes it was decoded from:
  * a lookup whose stored value has the same bytes copies the decoded row
@@ -346,6 +351,30 @@ int hrs_store_put_transfer(hrs_store_t *self, MDB_txn *txn, const hrs_transfer_r
     return s_put(txn, self->dbi[DB_TRANSFERS], &k, t->prison, 3);
 }
 
+int hrs_store_each_transfer(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                            hrs_store_transfer_fn *fn, void *arg)
+{
+    s_key_t k = {.n = 0};
+    s_key_str(&k, prisoner);
+    MDB_cursor *cur = NULL;
+    MDB_val key = {k.n, k.b}, v;
+    int rc = mdb_cursor_open(txn, self->dbi[DB_TRANSFERS], &cur);
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+        if (key.mv_size != k.n + 4 || memcmp(key.mv_data, k.b, k.n) != 0)
+            break;
+        char prison[HRS_PRISON_LEN];
+        s_copy_n(prison, sizeof prison, v.mv_data, v.mv_size);
+        int32_t from = s_date_from_key(store_be32_get((uint8_t *)key.mv_data + k.n));
+        if ((rc = fn(from, prison, arg)) != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 int hrs_store_put_level(hrs_store_t *self, MDB_txn *txn, const hrs_level_row_t *l)
 {
     s_key_t k = {.n = 0};
@@ -389,6 +418,35 @@ int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
         return MDB_CORRUPTED;
     *out = (Pay__IncentiveLevel)((uint8_t *)v.mv_data)[0];
     return 0;
+}
+
+/* ---- employers (the invoice feed's replica) ------------------------------ */
+
+int hrs_store_put_employer(hrs_store_t *self, MDB_txn *txn, const char *id, const char *name)
+{
+    s_key_t k = {.n = 0};
+    s_key_str(&k, id);
+    return s_put(txn, self->dbi[DB_EMPLOYERS], &k, name ? name : "", name ? strlen(name) : 0);
+}
+
+int hrs_store_employer_known(hrs_store_t *self, MDB_txn *txn, const char *id, bool *known)
+{
+    s_key_t k = {.n = 0};
+    MDB_val v;
+    *known = false;
+    if (!id || !*id)
+        return 0;
+    s_key_str(&k, id);
+    int rc = s_get(txn, self->dbi[DB_EMPLOYERS], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    *known = rc == 0;
+    return rc;
+}
+
+MDB_dbi hrs_store_cursor_dbi(hrs_store_t *self)
+{
+    return self->dbi[DB_CURSORS];
 }
 
 /* ---- contracts and allocations ------------------------------------------ */

@@ -32,6 +32,10 @@
  *                billable minutes, billable units), live records
  *   closed_weeks prison . be32 week_key            -> be64 closed_at . closed_by
  *   outbox       be64 seq                          -> packed HoursEvent (feed.h)
+ *   ref_employers  id                              -> name: the employers the
+ *                invoice feed published (hrs_invfeed.h), for UNKNOWN_EMPLOYER
+ *   feed_cursors feed name                         -> be64 cursor (feed.h)
+ *   feed_quarantine  invoice-feed events not applied (feed_quarantine.h)
  *   server_requests  (server.h's replay store)
  *
  * Every function works inside the caller's transaction and returns 0,
@@ -53,6 +57,8 @@
 #include "store.h"
 
 #define HRS_DB_OUTBOX "outbox"
+#define HRS_DB_CURSORS "feed_cursors"
+#define HRS_INVOICE_FEED "invoices"   /* the invoice feed's cursor name */
 
 /* A record as stored: its current values, the state that its events carry,
  * and the content first accepted (for check 2). */
@@ -126,12 +132,23 @@ int hrs_store_get_prisoner(hrs_store_t *self, MDB_txn *txn, const char *number,
                            hrs_prisoner_t *out);
 int hrs_store_put_transfer(hrs_store_t *self, MDB_txn *txn, const hrs_transfer_row_t *t);
 int hrs_store_put_level(hrs_store_t *self, MDB_txn *txn, const hrs_level_row_t *l);
+/* Calls fn for each transfer of `prisoner`, in date order, until it
+ * returns non-zero (then returns that). */
+typedef int (hrs_store_transfer_fn)(int32_t from, const char prison[HRS_PRISON_LEN], void *arg);
+int hrs_store_each_transfer(hrs_store_t *self, MDB_txn *txn, const char *prisoner,
+                            hrs_store_transfer_fn *fn, void *arg);
 /* The prison (copied into out) and level in force on `date`, starting from
  * the prisoner row `p`. */
 int hrs_store_custody_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
                          int32_t date, char out[HRS_PRISON_LEN]);
 int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
                        int32_t date, Pay__IncentiveLevel *out);
+
+/* The employers learnt from the invoice feed. */
+int hrs_store_put_employer(hrs_store_t *self, MDB_txn *txn, const char *id, const char *name);
+int hrs_store_employer_known(hrs_store_t *self, MDB_txn *txn, const char *id, bool *known);
+/* The database of the invoice feed's consumer cursor (HRS_INVOICE_FEED). */
+MDB_dbi hrs_store_cursor_dbi(hrs_store_t *self);
 
 int hrs_store_put_contract(hrs_store_t *self, MDB_txn *txn, const hrs_contract_t *k);
 int hrs_store_get_contract(hrs_store_t *self, MDB_txn *txn, const char *id, hrs_contract_t *out);

@@ -2,8 +2,9 @@
  *
  * A thin shell: flags and environment (config.h), the LMDB store
  * (hrs_store), the ZAP handler and CURVE keys (auth.h), the API loop with
- * group commit (server.h) over the handlers (hrs_service), and the hours
- * feed producer (feed.h) serving the outbox that the handlers append to.
+ * group commit (server.h) over the handlers (hrs_service), the hours feed
+ * producer (feed.h) serving the outbox that the handlers append to, and
+ * the invoice feed's consumer (hrs_invfeed), which tells it the employers.
  * SIGTERM finishes the batch in hand, answers what is queued with
  * UNAVAILABLE, and exits 0. */
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "feed.h"
 #include "hours.pb-c.h"
+#include "hrs_invfeed.h"
 #include "hrs_service.h"
 #include "hrs_store.h"
 #include "hup.h"
@@ -52,7 +54,10 @@ int main(int argc, char **argv)
         {"endpoint", "PAY_HOURS_ENDPOINT", "tcp://127.0.0.1:5550", "API endpoint (ROUTER, CURVE)", NULL},
         {"feed-endpoint", "PAY_HOURS_FEED_ENDPOINT", "tcp://127.0.0.1:5551",
          "hours feed endpoint (ROUTER, CURVE; service keys only)", NULL},
-        {"keys-dir", "PAY_KEYS_DIR", "keys", "folder holding hours.key and allow.txt", NULL},
+        {"invoice-feed", "PAY_INVOICE_FEED", "tcp://127.0.0.1:5571",
+         "the invoicing service's feed, for the registered employers", NULL},
+        {"keys-dir", "PAY_KEYS_DIR", "keys",
+         "folder holding hours.key, invoicing.pub and allow.txt", NULL},
         {"allow-file", "PAY_ALLOW_FILE", NULL, "allow-list of client keys (default <keys-dir>/allow.txt)", NULL},
         {"today", "PAY_TODAY", NULL, "pin today's date YYYY-MM-DD (tests and demos)", NULL},
         {"map-mb", "PAY_HOURS_MAP_MB", "256", "initial LMDB map size in MiB (it grows when full)", NULL},
@@ -60,15 +65,17 @@ int main(int argc, char **argv)
         {NULL, NULL, NULL, NULL, NULL},
     };
     const char *usage = "pay-hours [--data-dir DIR] [--endpoint EP] [--feed-endpoint EP] "
-                        "[--keys-dir DIR] [--allow-file FILE] [--today YYYY-MM-DD]";
-    char dir[PATH_MAX], key_path[PATH_MAX], allow_path[PATH_MAX];
+                        "[--invoice-feed EP] [--keys-dir DIR] [--allow-file FILE] "
+                        "[--today YYYY-MM-DD]";
+    char dir[PATH_MAX], key_path[PATH_MAX], allow_path[PATH_MAX], inv_path[PATH_MAX];
     hrs_store_t *store = NULL;
     hrs_service_t *svc = NULL;
     void *ctx = NULL;
     auth_t *auth = NULL;
     server_t *server = NULL;
     feed_producer_t *feed = NULL;
-    auth_keypair_t keys;
+    feed_consumer_t *invoices = NULL;
+    auth_keypair_t keys, inv_keys;
     long map_mb = 0, max_batch = 0;
     int exit_code = 1;
 
@@ -97,7 +104,8 @@ int main(int argc, char **argv)
     const char *allow = config_get(opts, "allow-file");
     if (s_path(dir, sizeof dir, config_get(opts, "data-dir"), "hours") != 0 ||
         s_path(key_path, sizeof key_path, keys_dir, "hours.key") != 0 ||
-        s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0) {
+        s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0 ||
+        s_path(inv_path, sizeof inv_path, keys_dir, "invoicing.pub") != 0) {
         fprintf(stderr, "pay-hours: a path is too long\n");
         return 2;
     }
@@ -106,6 +114,10 @@ int main(int argc, char **argv)
 
     if (auth_keypair_load(key_path, &keys) != 0 || !keys.secret_z85[0]) {
         log_error("hours.keys", "cannot read the key pair %s", key_path);
+        goto done;
+    }
+    if (auth_keypair_load(inv_path, &inv_keys) != 0) {
+        log_error("hours.keys", "cannot read the invoicing service's public key %s", inv_path);
         goto done;
     }
     if (!(store = hrs_store_open(dir, (size_t)map_mb << 20)))
@@ -135,7 +147,14 @@ int main(int argc, char **argv)
                                    config_get(opts, "feed-endpoint"), &keys, NULL)))
         goto done;
     hrs_service_set_feed(svc, feed);
-    if (server_watch(server, feed_producer_socket(feed), s_feed_readable, feed) != 0 ||
+    feed_consumer_opts_t iopts = {.name = "hours"};
+    if (!(invoices = feed_consumer_new(ctx, hrs_store_store(store), HRS_DB_CURSORS,
+                                       HRS_INVOICE_FEED, config_get(opts, "invoice-feed"), &keys,
+                                       inv_keys.public_z85, hrs_invfeed_apply, store, &iopts)))
+        goto done;
+    hrs_service_set_consumer(svc, invoices);
+    if (feed_consumer_attach(invoices, server) != 0 ||
+        server_watch(server, feed_producer_socket(feed), s_feed_readable, feed) != 0 ||
         server_every(server, FEED_TICK_MS, s_feed_tick, feed) != 0 ||
         server_after_commit(server, s_feed_pump, feed) != 0 ||
         hup_install() != 0 || server_every(server, 500, hup_reload_tick, auth) != 0)
@@ -143,13 +162,16 @@ int main(int argc, char **argv)
     {
         char d[CIVIL_DATE_LEN];
         civil_format_date(clock_today(), d);
-        log_info("hours.start", "api %s, feed %s, store %s, today %s", server_endpoint(server),
-                 feed_producer_endpoint(feed), dir, d);
+        log_info("hours.start", "api %s, feed %s, invoice feed %s (from seq %llu), store %s, "
+                 "today %s", server_endpoint(server), feed_producer_endpoint(feed),
+                 config_get(opts, "invoice-feed"),
+                 (unsigned long long)feed_consumer_cursor(invoices) + 1, dir, d);
     }
     if (server_run(server) == 0)
         exit_code = 0;
     log_info("hours.stop", "stopped %s", exit_code == 0 ? "cleanly" : "after an error");
 done:
+    feed_consumer_destroy(&invoices);
     feed_producer_destroy(&feed);
     server_destroy(&server);
     auth_destroy(&auth);

@@ -9,6 +9,7 @@
 
 #include "civil.h"
 #include "clock.h"
+#include "feed_quarantine.h"
 #include "inv_journal.h"
 #include "money.h"
 
@@ -442,6 +443,29 @@ static int s_payment(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__Re
     return 0;
 }
 
+/* An event that could not be applied leaves its prison-week unreconciled;
+ * one naming no prison-week leaves every row so. */
+typedef struct {
+    Pay__Reconciliation *rec;
+    uint32_t unplaced;
+} s_quarantined_t;
+
+static int s_count_quarantined(const Pay__QuarantinedEvent *ev, void *arg)
+{
+    s_quarantined_t *q = arg;
+    if (!ev->prison || !*ev->prison || !ev->week || !*ev->week) {
+        q->unplaced++;
+        return 0;
+    }
+    for (size_t i = 0; i < q->rec->n_rows; i++)
+        if (strcmp(q->rec->rows[i]->prison, ev->prison) == 0 &&
+            strcmp(q->rec->rows[i]->week, ev->week) == 0) {
+            q->rec->rows[i]->has_quarantined = 1;
+            q->rec->rows[i]->quarantined++;
+        }
+    return 0;
+}
+
 static int s_reconcile(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__Reconcile *q)
 {
     inv_recon_t *rows = NULL;
@@ -477,11 +501,58 @@ static int s_reconcile(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__
             }
             rec->rows = items;
             r->reply.reconciliation = rec;
+            s_quarantined_t qt = {rec, 0};
+            rc = feed_quarantine_each(txn, inv_store_store(api->store), INV_FEED_NAME,
+                                      s_count_quarantined, &qt);
+            for (size_t i = 0; rc == 0 && qt.unplaced && i < rec->n_rows; i++) {
+                rec->rows[i]->has_quarantined = 1;
+                rec->rows[i]->quarantined += qt.unplaced;
+            }
         }
         s_status(r, PAY__STATUS__OK, "%zu rows", n);
     }
     free(rows);
     return rc;
+}
+
+static void *s_pb_alloc(void *data, size_t n)
+{
+    return s_alloc(data, n);
+}
+
+static void s_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;   /* released with the reply's arena */
+}
+
+static int s_quarantine(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const char *feed,
+                        int retry, uint64_t seq)
+{
+    if (feed && *feed && strcmp(feed, INV_FEED_NAME) != 0) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "feed: this service consumes only \"%s\"",
+                 INV_FEED_NAME);
+        return 0;
+    }
+    Pay__QuarantineReply *q = s_alloc(r, sizeof *q);
+    if (!q)
+        return ENOMEM;
+    pay__quarantine_reply__init(q);
+    ProtobufCAllocator pa = {s_pb_alloc, s_pb_free, r};
+    store_t *st = inv_store_store(api->store);
+    uint32_t applied = 0, remaining = 0;
+    int rc = 0;
+    if (retry && (rc = feed_quarantine_retry(txn, st, INV_FEED_NAME, seq, inv_store_apply_event,
+                                              api->store, &applied, &remaining)) != 0)
+        return rc;
+    if ((rc = feed_quarantine_reply(txn, st, INV_FEED_NAME, &pa, q)) != 0)
+        return rc;
+    q->has_applied = retry;
+    q->applied = applied;
+    r->reply.quarantine = q;
+    s_status(r, PAY__STATUS__OK, "%s%u event(s) quarantined", retry ? "retried; " : "",
+             q->remaining);
+    return 0;
 }
 
 static int s_exceptions(inv_api_t *api, MDB_txn *txn, inv_reply_t *r)
@@ -530,6 +601,15 @@ static int s_health(inv_api_t *api, MDB_txn *txn, inv_reply_t *r)
     if (rc != 0)
         return rc;
     h->has_feed_cursor = h->has_documents = h->has_outbox_head = 1;
+    if ((rc = feed_quarantine_count(txn, inv_store_store(api->store), NULL, &h->quarantined)) != 0)
+        return rc;
+    h->has_quarantined = 1;
+    if (api->consumer) {
+        feed_consumer_stats_t st;
+        feed_consumer_stats(api->consumer, &st);
+        h->has_feed_head = 1;
+        h->feed_head = st.head_seq > h->feed_cursor ? st.head_seq : h->feed_cursor;
+    }
     r->reply.health = h;
     s_status(r, PAY__STATUS__OK, "ok");
     return 0;
@@ -615,6 +695,16 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
         if (role == ROLE_NONE || role == ROLE_EMPLOYER)
             break;
         return s_health(api, txn, out);
+    case PAY__INVOICING_REQUEST__BODY_QUARANTINE_LIST:
+        if (!finance)
+            break;
+        return s_quarantine(api, txn, out, req->quarantine_list->feed, 0, 0);
+    case PAY__INVOICING_REQUEST__BODY_QUARANTINE_RETRY:
+        if (!finance)
+            break;
+        out->readonly = 0;
+        return s_quarantine(api, txn, out, req->quarantine_retry->feed, 1,
+                            req->quarantine_retry->has_seq ? req->quarantine_retry->seq : 0);
     case PAY__INVOICING_REQUEST__BODY_BACKUP:
         if (!finance)
             break;

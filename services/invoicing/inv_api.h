@@ -20,6 +20,7 @@
 #include <lmdb.h>
 
 #include "auth.h"
+#include "feed.h"
 #include "inv_store.h"
 #include "invoicing.pb-c.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     inv_store_t *store;
     inv_supplier_t supplier;       /* issuing refuses while incomplete */
     uint32_t auto_issue_days;
+    feed_consumer_t *consumer;     /* the hours feed's, for health; may be NULL */
 } inv_api_t;
 
 typedef struct inv_arena_block_t inv_arena_block_t;

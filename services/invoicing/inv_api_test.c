@@ -53,7 +53,37 @@ typedef struct {
 static int s_apply_fn(MDB_txn *txn, void *arg)
 {
     s_ev_t *e = arg;
-    return inv_store_apply_event(txn, ++s_seq, e->buf, e->len, s_api.store);
+    feed_refusal_t why;
+    return inv_store_apply_event(txn, ++s_seq, e->buf, e->len, s_api.store, &why);
+}
+
+/* Applies one packed event; returns what the apply step returned. */
+static int s_apply_packed(const Pay__HoursEvent *ev)
+{
+    s_ev_t e;
+    e.len = pay__hours_event__get_packed_size(ev);
+    e.buf = malloc(e.len ? e.len : 1);
+    pay__hours_event__pack(ev, e.buf);
+    int rc = store_write(inv_store_store(s_api.store), s_apply_fn, &e);
+    free(e.buf);
+    return rc;
+}
+
+/* The hours service publishes each contract before any record names it. */
+static int s_contract(const char *id, const char *employer, const char *prison)
+{
+    Pay__ContractFacts f = PAY__CONTRACT_FACTS__INIT;
+    Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+    f.id = (char *)id;
+    f.employer = (char *)employer;
+    f.prison = (char *)prison;
+    f.has_work_type = 1;
+    f.work_type = PAY__WORK_TYPE__WORKSHOP;
+    f.activity = "Laundry";
+    f.start = "2026-01-01";
+    ev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+    ev.contract = &f;
+    return s_apply_packed(&ev);
 }
 
 /* kind: 0 recorded, 1 amended (old -> r2), 2 voided */
@@ -295,6 +325,7 @@ static void test_allocation_and_statement(const auth_identity_t *industries,
 {
     auth_identity_t acme = s_id(ROLE_EMPLOYER, "acme");
     s_upsert_employer(industries, "acme", "GB555666777", "WEEKLY", "");
+    TAP_EQ_INT(s_contract("C-0070", "acme", "LEI"), 0, "acme's contract C-0070 learned");
     s_upsert_terms(industries, "C-0070", "2026-01-01", "12.00");
     rec_t x1 = { "x1", "acme", "C-0070", "LEI", "2027-02-01", 60, 0, PAY__OUTCOME__ATTENDED };
     rec_t x2 = { "x2", "acme", "C-0070", "LEI", "2027-02-02", 60, 0, PAY__OUTCOME__ATTENDED };
@@ -422,6 +453,7 @@ static void test_peppol_and_supplier(const auth_identity_t *industries,
 
     /* No endpoint and no VAT number: documents, but no UBL, and why. */
     s_upsert_employer(industries, "novat", "", "WEEKLY", "");
+    TAP_EQ_INT(s_contract("C-0075", "novat", "KMI"), 0, "novat's contract C-0075 learned");
     s_upsert_terms(industries, "C-0075", "2026-01-01", "10.00");
     rec_t n1 = { "n1", "novat", "C-0075", "KMI", "2027-02-01", 60, 0, PAY__OUTCOME__ATTENDED };
     s_event(0, &n1, NULL);
@@ -466,6 +498,8 @@ static void test_line_dates_and_pending(const auth_identity_t *industries,
                                         const auth_identity_t *finance)
 {
     s_upsert_employer(industries, "monthly", "GB444555666", "MONTHLY", "");
+    TAP_EQ_INT(s_contract("C-0080", "monthly", "MDI") | s_contract("C-0081", "monthly", "MDI"), 0,
+               "the monthly employer's contracts learned");
     s_upsert_terms(industries, "C-0080", "2026-01-01", "10.00");
     s_upsert_terms(industries, "C-0080", "2027-03-16", "11.00");
     rec_t a = { "m1", "monthly", "C-0080", "MDI", "2027-03-05", 60, 0, PAY__OUTCOME__ATTENDED };
@@ -633,6 +667,18 @@ int main(void)
            && r->items[2]->status == PAY__STATUS__INVALID_ARGUMENT,
            "bad employer id refused row by row, the others kept");
 
+    /* The contracts, as the hours feed publishes them. */
+    TAP_EQ_INT(s_contract("C-0042", "dhl", "MDI") | s_contract("C-0050", "dhl", "LEI") |
+               s_contract("C-0043", "dhl", "MDI") | s_contract("C-0060", "tesco", "PVI") |
+               s_contract("C-0061", "tesco", "PVI") | s_contract("C-0099", "dhl", "MDI"), 0,
+               "contract facts from the hours feed applied");
+    Pay__ContractFacts badf = PAY__CONTRACT_FACTS__INIT;
+    Pay__HoursEvent badev = PAY__HOURS_EVENT__INIT;
+    badf.id = "c-lower";
+    badev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+    badev.contract = &badf;
+    TAP_EQ_INT(s_apply_packed(&badev), FEED_REFUSED, "malformed contract facts are refused");
+
     Pay__BillingTermsRow t[5];
     const char *tc[][5] = {
         { "C-0042", "2026-01-01", "HOURLY", "1.01", "2000" },
@@ -659,6 +705,32 @@ int main(void)
     r = s_do(&industries, &req);
     TAP_OK(r->n_items == 5 && r->items[4]->status == PAY__STATUS__INVALID_ARGUMENT
            && r->items[0]->status == PAY__STATUS__OK, "terms upserted; 3-decimal charge refused");
+    /* Terms for a contract the hours service never published. */
+    Pay__BillingTermsRow unknown = t[0];
+    Pay__BillingTermsRow *urows[] = {&unknown};
+    unknown.contract = "C-0077";
+    Pay__UpsertBillingTerms uu = PAY__UPSERT_BILLING_TERMS__INIT;
+    uu.n_rows = 1;
+    uu.rows = urows;
+    req.upsert_terms = &uu;
+    r = s_do(&industries, &req);
+    TAP_OK(r->n_items == 1 && r->items[0]->status == PAY__STATUS__UNKNOWN_CONTRACT,
+           "billing terms for an unknown contract: UNKNOWN_CONTRACT");
+    req.upsert_terms = &ut;
+    /* A record naming an unknown contract is refused by the feed step. */
+    {
+        Pay__RecordState st;
+        rec_t x = { "rx", "dhl", "C-0077", "MDI", "2026-11-03", 20, 0, PAY__OUTCOME__ATTENDED };
+        s_state(&st, &x);
+        Pay__HoursRecorded rec = PAY__HOURS_RECORDED__INIT;
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        rec.record = &st;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
+        ev.recorded = &rec;
+        TAP_EQ_INT(s_apply_packed(&ev), FEED_REFUSED, "a record for an unknown contract is refused");
+        Pay__HoursEvent none = PAY__HOURS_EVENT__INIT;
+        TAP_EQ_INT(s_apply_packed(&none), FEED_REFUSED, "an event of no known kind is refused");
+    }
 
     /* Hours: three 20-minute ATTENDED records at 101p/h, a SICK one, units,
      * a record with no terms, and Tesco's week. */

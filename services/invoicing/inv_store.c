@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "civil.h"
 #include "feed.h"
+#include "codec.h"
 #include "hours_feed.pb-c.h"
+#include "ident.h"
+#include "inv_ref.h"
 #include "inv_alloc.h"
 #include "inv_peppol.h"
 #include "invoice_feed.pb-c.h"
@@ -30,7 +34,7 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, NULL,
+    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, NULL,
 };
 
 inv_store_t *inv_store_open(const char *dir, size_t map_size)
@@ -148,23 +152,47 @@ static int s_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 
 /* ---- the hours feed ------------------------------------------------------ */
 
-static int s_valid_id(const char *s, size_t max)
+/* The shared rules (ident.h) for a record state: what the producer
+ * checked, checked again, so that a record is never billed on a guess. */
+static int s_state_ok(const Pay__RecordState *r, int32_t *day)
 {
-    return s && s[0] && strlen(s) <= max;
+    return r && ident_is_record_id(r->record_id) && ident_is_prisoner(r->prisoner) &&
+           ident_is_prison(r->prison) && ident_is_employer(r->employer) &&
+           ident_is_contract(r->contract) && r->date && civil_parse_date(r->date, day) == 0 &&
+           r->has_minutes && r->minutes >= IDENT_MIN_MINUTES && r->minutes <= IDENT_MAX_MINUTES &&
+           r->units <= IDENT_MAX_UNITS && r->has_outcome &&
+           r->outcome != PAY__OUTCOME__OUTCOME_UNSPECIFIED;
 }
 
+/* Checks a record state before anything is written: malformed, or naming
+ * a contract the hours feed never told of, is refused. */
+static int s_check_state(inv_store_t *self, MDB_txn *txn, const Pay__RecordState *r,
+                         feed_refusal_t *why)
+{
+    int32_t day;
+    char week[CIVIL_WEEK_LEN] = "";
+    if (r && r->date && civil_parse_date(r->date, &day) == 0)
+        civil_format_week(civil_iso_week(day), week);
+    if (!s_state_ok(r, &day))
+        return feed_refuse(why, r ? r->prison : NULL, week, "malformed record state %s",
+                           r && r->record_id ? r->record_id : "?");
+    bool known = false;
+    int rc = inv_ref_contract(self, txn, r->contract, &known, NULL);
+    if (rc != 0)
+        return rc;
+    if (!known)
+        return feed_refuse(why, r->prison, week, "record %s names contract %s, unknown to this "
+                           "service", r->record_id, r->contract);
+    return 0;
+}
 /* Adds `sign` times a record's ATTENDED minutes and units to its day. */
 static int s_apply_state(inv_store_t *self, MDB_txn *txn, const Pay__RecordState *r, int sign)
 {
     int32_t day;
     if (!r || !r->has_outcome || r->outcome != PAY__OUTCOME__ATTENDED)
         return 0;   /* only ATTENDED records are billable */
-    if (!s_valid_id(r->employer, 32) || !s_valid_id(r->contract, 24)
-        || civil_parse_date(r->date, &day) != 0) {
-        log_warn("feed.skip", "record %s has no usable employer, contract or date",
-                 r->record_id ? r->record_id : "?");
-        return 0;
-    }
+    if (civil_parse_date(r->date, &day) != 0)
+        return EINVAL;   /* checked by s_check_state before */
     uint8_t k[KEY_MAX];
     size_t kl = s_day_key(k, r->employer, r->contract, day);
     int rc;
@@ -183,7 +211,7 @@ static int s_apply_state(inv_store_t *self, MDB_txn *txn, const Pay__RecordState
     char *old_prison = use->prison, *old_activity = use->activity;
     if (r->prison && r->prison[0] && strlen(r->prison) < 8)
         use->prison = r->prison;
-    if (r->activity && r->activity[0] && strlen(r->activity) < 64)
+    if (r->activity && r->activity[0] && strlen(r->activity) < IDENT_TEXT_LEN)
         use->activity = r->activity;
     rc = s_put_msg(txn, self->days, k, kl, &use->base);
     use->prison = old_prison;
@@ -197,70 +225,71 @@ static int s_apply_state(inv_store_t *self, MDB_txn *txn, const Pay__RecordState
 }
 
 int inv_store_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                          size_t len, void *arg)
+                          size_t len, void *arg, feed_refusal_t *why)
 {
     inv_store_t *self = arg;
-    Pay__HoursEvent *ev = pay__hours_event__unpack(NULL, len, payload);
+    char err[CODEC_ERR_LEN];
     int rc = 0;
-    if (!ev) {
-        log_warn("feed.skip", "event %llu does not decode", (unsigned long long)seq);
-        return 0;
+    (void)seq;
+    if (codec_check_strings(&pay__hours_event__descriptor, payload, len, err) != 0)
+        return feed_refuse(why, NULL, NULL, "undecodable hours event: %s", err);
+    Pay__HoursEvent *ev = pay__hours_event__unpack(NULL, len, payload);
+    if (!ev)
+        return feed_refuse(why, NULL, NULL, "undecodable hours event of %zu bytes", len);
+    if (codec_check_enums(&ev->base, err) != 0) {
+        rc = feed_refuse(why, NULL, NULL, "hours event with an unknown value: %s", err);
+        goto done;
     }
+    /* Load and decide first: a refusal writes nothing. */
     switch (ev->kind_case) {
     case PAY__HOURS_EVENT__KIND_RECORDED:
-        rc = s_apply_state(self, txn, ev->recorded->record, +1);
+        if ((rc = s_check_state(self, txn, ev->recorded->record, why)) == 0)
+            rc = s_apply_state(self, txn, ev->recorded->record, +1);
         break;
     case PAY__HOURS_EVENT__KIND_AMENDED:
-        rc = s_apply_state(self, txn, ev->amended->old, -1);
-        if (rc == 0)
+        if ((rc = s_check_state(self, txn, ev->amended->old, why)) == 0 &&
+            (rc = s_check_state(self, txn, ev->amended->new_, why)) == 0 &&
+            (rc = s_apply_state(self, txn, ev->amended->old, -1)) == 0)
             rc = s_apply_state(self, txn, ev->amended->new_, +1);
         break;
     case PAY__HOURS_EVENT__KIND_VOIDED:
-        rc = s_apply_state(self, txn, ev->voided->old, -1);
+        if ((rc = s_check_state(self, txn, ev->voided->old, why)) == 0)
+            rc = s_apply_state(self, txn, ev->voided->old, -1);
         break;
-    default:
-        break;   /* PayWeekClosed: nothing to bill */
+    case PAY__HOURS_EVENT__KIND_CONTRACT: {
+        const char *bad = inv_ref_contract_invalid(ev->contract);
+        rc = bad ? feed_refuse(why, NULL, NULL, "%s", bad)
+                 : inv_ref_put_contract(self, txn, ev->contract);
+        break;
     }
+    case PAY__HOURS_EVENT__KIND_WEEK_CLOSED:
+    case PAY__HOURS_EVENT__KIND_PRISON:
+    case PAY__HOURS_EVENT__KIND_PRISONER:
+        break;   /* known kinds with nothing to bill */
+    default:
+        rc = feed_refuse(why, NULL, NULL, "an hours event of a kind this release does not know");
+        break;
+    }
+done:
     pay__hours_event__free_unpacked(ev, NULL);
     return rc;
 }
 
 /* ---- reference data ------------------------------------------------------ */
 
-static int s_match(const char *s, int first_lower_digit, size_t min, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n < min || n > max)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = first_lower_digit
-                     ? ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-'))
-                     : ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (i > 0 && c == '-'));
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
 static int s_employer_id_ok(const char *s)
 {
-    return s_match(s, 1, 2, 32);
+    return ident_is_employer(s);
 }
 
 static int s_contract_id_ok(const char *s)
 {
-    return s_match(s, 0, 1, 24);
+    return ident_is_contract(s);
 }
 
 static int s_vat_ok(const char *s)
 {
-    if (!s || strlen(s) != 11 || s[0] != 'G' || s[1] != 'B')
-        return 0;
-    for (int i = 2; i < 11; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
+    return ident_is_vat_number(s);
 }
 
 static int s_text_ok(const char *s, size_t max)
@@ -271,6 +300,28 @@ static int s_text_ok(const char *s, size_t max)
         if (*p < 0x20 && *p != '\n')
             return 0;
     return 1;
+}
+
+/* Appends EmployerFacts {id, name} to the invoice feed's outbox. */
+static int s_publish_employer(inv_store_t *self, MDB_txn *txn, const char *id,
+                              const char *name)
+{
+    Pay__EmployerFacts f = PAY__EMPLOYER_FACTS__INIT;
+    Pay__InvoiceEvent ev = PAY__INVOICE_EVENT__INIT;
+    f.id = (char *)id;
+    f.name = (char *)name;
+    ev.has_at = 1;
+    ev.at = (uint64_t)time(NULL);
+    ev.kind_case = PAY__INVOICE_EVENT__KIND_EMPLOYER;
+    ev.employer = &f;
+    size_t len = pay__invoice_event__get_packed_size(&ev);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ENOMEM;
+    pay__invoice_event__pack(&ev, buf);
+    int rc = feed_outbox_append(txn, self->outbox, buf, len, NULL);
+    free(buf);
+    return rc;
 }
 
 #define BAD(field) do { snprintf(msg, msglen, "%s", field); return PAY__STATUS__INVALID_ARGUMENT; } while (0)
@@ -321,7 +372,19 @@ Pay__Status inv_store_upsert_employer(inv_store_t *self, MDB_txn *txn,
     e.terms_days = (uint32_t)days;
     e.endpoint_scheme = scheme;
     e.endpoint_id = endpoint;
+    /* The hours service learns employers from the invoice feed: a new
+     * employer, or a new name, is published in the same transaction. */
+    int was = 0, renamed = 0;
+    Pay__StoredEmployer *old = s_get_msg(txn, self->employers, row->id, strlen(row->id),
+                                         &pay__stored_employer__descriptor, rc);
+    if (*rc != 0 && *rc != MDB_NOTFOUND)
+        return PAY__STATUS__INTERNAL;
+    was = old != NULL;
+    renamed = old && strcmp(old->name ? old->name : "", e.name) != 0;
+    S_FREE(old);
     *rc = s_put_msg(txn, self->employers, row->id, strlen(row->id), &e.base);
+    if (*rc == 0 && (!was || renamed))
+        *rc = s_publish_employer(self, txn, row->id, e.name);
     snprintf(msg, msglen, "employer %s", row->id);
     return PAY__STATUS__OK;
 }
@@ -349,6 +412,14 @@ Pay__Status inv_store_upsert_terms(inv_store_t *self, MDB_txn *txn,
         BAD("charge: pounds with up to 2 decimals, below 10485.76");
     if (!row->vat_rate_bp || parse_uint64(row->vat_rate_bp, 10000, &bp) != 0)
         BAD("vat_rate_bp: 0 to 10000");
+    /* The contract must be one the hours service published. */
+    bool known = false;
+    if ((*rc = inv_ref_contract(self, txn, row->contract, &known, NULL)) != 0)
+        return PAY__STATUS__INTERNAL;
+    if (!known) {
+        snprintf(msg, msglen, "contract: %s is not a known contract", row->contract);
+        return PAY__STATUS__UNKNOWN_CONTRACT;
+    }
     t.has_basis = t.has_charge = t.has_vat_bp = 1;
     t.charge = charge;
     t.vat_bp = (uint32_t)bp;

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feed.h"
 #include "inv_doc.h"
 #include "inv_supplier.h"
 #include "invoicing.pb-c.h"
@@ -60,11 +61,13 @@ MDB_dbi inv_store_dbi(inv_store_t *self, const char *name);
 
 /* feed_apply_fn for the hours feed (arg is the inv_store_t). Applies one
  * HoursEvent: ATTENDED minutes and units are added (recorded), moved
- * (amended: old out, new in) or taken out (voided). An event that does not
- * decode or names nothing billable is logged and skipped: it can never
- * become applicable, and blocking the feed on it would stop invoicing. */
+ * (amended: old out, new in) or taken out (voided); ContractFacts go to
+ * the contract replica (inv_ref.h). An event it cannot apply (does not
+ * decode, a kind this release does not know, a malformed record state, a
+ * record naming a contract never published) is refused (FEED_REFUSED)
+ * before anything is written, and the feed quarantines it: never skipped. */
 int inv_store_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                          size_t len, void *arg);
+                          size_t len, void *arg, feed_refusal_t *why);
 
 /* Row checks and upserts; each returns the status for its ItemResult and
  * fills msg (at least 128 bytes). MDB errors come back as negative values

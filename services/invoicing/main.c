@@ -295,6 +295,7 @@ int main(int argc, char **argv)
                                      INV_FEED_NAME, config_get(opts, "hours-feed"), &keys,
                                      hours_pub.public_z85, inv_store_apply_event,
                                      svc.api.store, &co);
+    svc.api.consumer = svc.consumer;
     if (!svc.consumer)
         goto done;
     if (server_watch(svc.server, feed_producer_socket(svc.producer), s_producer_readable, &svc) != 0

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "pctl_cli.h"
+#include "pctl_feed.h"
 #include "pctl_hours.h"
 #include "pctl_import.h"
 #include "pctl_invoices.h"
@@ -199,19 +200,43 @@ static const pctl_cmd_t s_payments_cmds[] = {
     {0},
 };
 
+static const pctl_cmd_t s_quarantine_cmds[] = {
+    {"list", "[--service S]", "feed events a service could not apply (finance)",
+     "Each consumer keeps the events it could not apply (malformed, of a kind\n"
+     "its release does not know, naming what it was never told of) instead of\n"
+     "skipping them; they turn the reconciliation of their week to MISMATCH.\n",
+     pctl_feed_quarantine_list, NULL},
+    {"retry", "[--service S] [--seq N]", "apply quarantined events again (finance)",
+     "In seq order, each exactly once; exit 1 while any stays quarantined.\n",
+     pctl_feed_quarantine_retry, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_feed_cmds[] = {
+    {"quarantine", "COMMAND", "events a consumer could not apply", NULL, NULL,
+     s_quarantine_cmds},
+    {0},
+};
+
 static const pctl_cmd_t s_top_cmds[] = {
     {"keys", "COMMAND", "CURVE keys and the allow-list", NULL, NULL, s_keys_cmds},
-    {"import", "KIND FILE.csv [--batch N] [--rerun] [--prison P | --contracts FILE]",
+    {"import", "KIND FILE.csv [--batch N] [--rerun] [--wait SECONDS]",
      "import a CSV file in a FORMATS.md layout",
      "KIND: prisons, prisoners, employers, contracts, allocations, pay-rates,\n"
      "outside-wages, billing-terms, deductions, transfers, incentive-levels, hours.\n"
-     "FILE may be - for standard input. Each rejected row is reported as\n"
-     "'line N: CODE: message'; the exit status is 1 if any row was rejected.\n"
+     "FILE may be - for standard input. A completely empty line is not a row.\n"
+     "Each rejected row is reported as 'line N: CODE: message [key K]' (with\n"
+     "--format csv: file,line,key,code,message); the exit status is 1 if any\n"
+     "row was rejected.\n"
      "Importing the same file again changes nothing: each batch's request id is\n"
      "derived from its rows, so the services answer it from their first answers.\n"
      "--rerun sends rows again under fresh ids, e.g. after importing prisoners\n"
      "that earlier hours rows named (accepted rows stay unchanged either way).\n"
-     "outside-wages need each contract's prison: --prison P, or --contracts FILE.\n",
+     "Rows naming another service's facts wait (up to --wait, default 60 s)\n"
+     "until that service's feed has reached the one that judges them:\n"
+     "contracts (employers), billing terms, pay rates, outside wages and\n"
+     "deductions (prisons, contracts, prisoners). A file that mixes prisons is\n"
+     "imported in one go; rows outside the caller's scope are PERMISSION_DENIED.\n",
      pctl_import_run, NULL},
     {"hours", "COMMAND", "capture and correct hours", NULL, NULL, s_hours_cmds},
     {"week", "COMMAND", "pay weeks", NULL, NULL, s_week_cmds},
@@ -228,7 +253,9 @@ static const pctl_cmd_t s_top_cmds[] = {
      "(exit 1), never a silent OK.\n",
      pctl_reconcile, NULL},
     {"status", "", "health, feed positions and lag of every service",
-     "Exit 1 if any service is down.\n", pctl_status, NULL},
+     "One row per service and feed it produces or consumes, with the events\n"
+     "it quarantined. Exit 1 if any service is down.\n", pctl_status, NULL},
+    {"feed", "COMMAND", "the feeds between the services", NULL, NULL, s_feed_cmds},
     {"backup", "DIR", "a consistent hot backup of each service's store",
      "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
      "each a compact snapshot taken by the running service (finance key). A\n"

@@ -59,6 +59,8 @@ static void s_vmsg(const pctl_ctx_t *ctx, const char *fmt, va_list ap)
 int pctl_fail(const pctl_ctx_t *ctx, const char *fmt, ...)
 {
     va_list ap;
+    if (ctx->quiet)
+        return PCTL_EXIT_FAIL;
     va_start(ap, fmt);
     s_vmsg(ctx, fmt, ap);
     va_end(ap);

@@ -28,6 +28,7 @@ typedef struct {
     int format_given;           /* --format was on the command line */
     const char *path;           /* "keys new": the command as typed, for messages */
     const pctl_cmd_t *cmd;      /* the command being run */
+    int quiet;                  /* pctl_fail prints nothing (a probe that may fail) */
 } pctl_ctx_t;
 
 /* A command run function: returns a PCTL_EXIT_* code. */

@@ -19,6 +19,7 @@
 #include "hours.pb-c.h"
 #include "invoicing.pb-c.h"
 #include "pctl_conn.h"
+#include "pctl_health.h"
 #include "wages.pb-c.h"
 
 #define S_DEFAULT_BATCH 500
@@ -178,10 +179,9 @@ static char *s_keep(s_batch_t *b, const char *cell)
     return s;
 }
 
-/* Builds the row message of one parsed row. `prison` is the contract's
- * prison for outside wages. Returns NULL when out of memory. */
-static ProtobufCMessage *s_build(s_batch_t *b, char **c, const rows_value_t *v,
-                                 const char *prison)
+/* Builds the row message of one parsed row. Returns NULL when out of
+ * memory. */
+static ProtobufCMessage *s_build(s_batch_t *b, char **c, const rows_value_t *v)
 {
     switch (b->kind) {
     case ROWS_PRISONS: {
@@ -281,8 +281,9 @@ static ProtobufCMessage *s_build(s_batch_t *b, char **c, const rows_value_t *v,
         if (!m)
             return NULL;
         *m = (Pay__OutsideWage)PAY__OUTSIDE_WAGE__INIT;
+        /* No prison: the wage service takes the contract's own prison
+         * from the hours feed, never one the client names. */
         m->contract = s_keep(b, c[0]);
-        m->prison = s_keep(b, prison);
         m->effective_from = s_keep(b, c[1]);
         m->has_hourly_wage = 1;
         m->hourly_wage = v->outside_wage.hourly_wage;
@@ -675,91 +676,19 @@ static int s_local_reject(s_import_t *im, s_batch_t *b, long line, const char *k
     return 0;
 }
 
-/* contract id -> prison, from a FORMATS.md contracts file. */
-typedef struct {
-    char id[32];
-    char prison[4];
-} s_contract_prison_t;
-
-typedef struct {
-    s_contract_prison_t *v;
-    size_t n, cap;
-} s_contract_map_t;
-
-static int s_map_load(pctl_ctx_t *ctx, const char *path, s_contract_map_t *map)
-{
-    int rc = -1;
-    char err[CSV_ERR_LEN];
-    csv_row_t row;
-    csv_status_t st;
-    FILE *f = fopen(path, "re");
-    csv_reader_t *r = NULL;
-    const rows_kind_info_t *k = rows_kind_info(ROWS_CONTRACTS);
-    if (!f) {
-        pctl_fail(ctx, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    r = csv_reader_new(f, 0, 0);
-    if (!r || csv_reader_next(r, &row) != CSV_ROW ||
-        csv_header_check(&row, k->columns, k->ncolumns, err) != 0) {
-        pctl_fail(ctx, "%s is not a contracts file: line 1: %s", path, r ? err : "no memory");
-        goto fail;
-    }
-    while ((st = csv_reader_next(r, &row)) != CSV_EOF) {
-        rows_contract_t c;
-        rows_error_t e;
-        if (st == CSV_FATAL) {
-            pctl_fail(ctx, "%s: %s", path, csv_reader_error(r));
-            goto fail;
-        }
-        if (st != CSV_ROW ||
-            rows_parse_contract((const char *const *)row.cells, row.ncells, &c, &e) != 0)
-            continue;   /* a bad contract row is that import's business */
-        if (map->n == map->cap) {
-            size_t cap = map->cap ? map->cap * 2 : 64;
-            s_contract_prison_t *v = realloc(map->v, cap * sizeof *v);
-            if (!v) {
-                pctl_fail(ctx, "out of memory");
-                goto fail;
-            }
-            map->v = v;
-            map->cap = cap;
-        }
-        snprintf(map->v[map->n].id, sizeof map->v[map->n].id, "%s", c.id);
-        snprintf(map->v[map->n].prison, sizeof map->v[map->n].prison, "%s", c.prison);
-        map->n++;
-    }
-    rc = 0;
-fail:
-    csv_reader_destroy(&r);
-    fclose(f);
-    return rc;
-}
-
-static const char *s_map_find(const s_contract_map_t *map, const char *id)
-{
-    const char *found = NULL;
-    for (size_t i = 0; i < map->n; i++)   /* the last row for an id wins, as in an upsert */
-        if (strcmp(map->v[i].id, id) == 0)
-            found = map->v[i].prison;
-    return found;
-}
-
 int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
 {
     pctl_opt_t opts[] = {
         {"batch", "N", "rows per request (default 500, at most 5000)", NULL},
         {"rerun", NULL, "send every row again under new request ids (see --help)", NULL},
-        {"prison", "P", "outside-wages: the prison of every contract in the file", NULL},
-        {"contracts", "FILE", "outside-wages: find each contract's prison in this contracts CSV",
-         NULL},
+        {"wait", "SECONDS", "wait at most this long for the feed the rows depend on to catch "
+         "up (default 60; 0: do not wait)", NULL},
         {0},
     };
     const char *pos[2];
     int npos, exit_code = PCTL_EXIT_FAIL;
     s_import_t im = {0};
     s_batch_t batch;
-    s_contract_map_t map = {0};
     FILE *f = NULL;
     csv_reader_t *reader = NULL;
     char nonce[33], err[CSV_ERR_LEN];
@@ -781,16 +710,9 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
     if (pctl_opt(opts, "batch") &&
         (parse_uint64(pctl_opt(opts, "batch"), S_MAX_BATCH, &per_batch) != 0 || per_batch == 0))
         return pctl_usage_error(ctx, "--batch must be 1 to %d", S_MAX_BATCH);
-    const char *prison = pctl_opt(opts, "prison"), *contracts = pctl_opt(opts, "contracts");
-    if (im.kind == ROWS_OUTSIDE_WAGES) {
-        if (!prison == !contracts)
-            return pctl_usage_error(ctx, "outside-wages need each contract's prison: give "
-                                    "either --prison P or --contracts contracts.csv");
-        if (prison && !ident_is_prison(prison))
-            return pctl_usage_error(ctx, "--prison \"%s\" is not a prison code like MDI", prison);
-    } else if (prison || contracts) {
-        return pctl_usage_error(ctx, "--prison and --contracts are for outside-wages only");
-    }
+    uint64_t wait_s = 60;
+    if (pctl_opt(opts, "wait") && parse_uint64(pctl_opt(opts, "wait"), 3600, &wait_s) != 0)
+        return pctl_usage_error(ctx, "--wait takes seconds, 0 to 3600");
     if (sodium_init() < 0)
         return pctl_fail(ctx, "cannot initialise libsodium");
     if (pctl_opt(opts, "rerun")) {
@@ -799,9 +721,6 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         sodium_bin2hex(nonce, sizeof nonce, rnd, sizeof rnd);
         im.nonce = nonce;
     }
-    if (contracts && s_map_load(ctx, contracts, &map) != 0)
-        goto done;
-
     f = strcmp(im.file, "-") == 0 ? stdin : fopen(im.file, "re");
     if (!f) {
         pctl_fail(ctx, "cannot open %s: %s", im.file, strerror(errno));
@@ -835,6 +754,14 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         goto done;
     }
 
+    /* Rows that name another service's facts wait until its feed has
+     * reached the service that judges them (a contract's employer, a terms
+     * row's contract, an outside wage's contract). */
+    pctl_feed_t dep_feed;
+    pctl_service_t dep_consumer;
+    if (wait_s > 0 && pctl_health_dependency(im.kind, &dep_feed, &dep_consumer) == 0 &&
+        pctl_health_wait_feed(ctx, dep_feed, dep_consumer, (unsigned)wait_s) != 0)
+        goto done;
     im.conn = pctl_conn_new(ctx, pctl_import_service(im.kind));
     if (!im.conn)
         goto done;
@@ -883,23 +810,13 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
                 stopped = 1;
             continue;
         }
-        const char *row_prison = prison;
-        if (im.kind == ROWS_OUTSIDE_WAGES && contracts &&
-            !(row_prison = s_map_find(&map, v.outside_wage.contract))) {
-            char msg[ROWS_ERR_LEN];
-            snprintf(msg, sizeof msg, "contract: %s is not in %s, so its prison is unknown",
-                     v.outside_wage.contract, contracts);
-            if (s_local_reject(&im, &batch, row.line, key, "UNKNOWN_CONTRACT", msg) != 0)
-                stopped = 1;
-            continue;
-        }
         if (!batch.hash &&
             !(batch.hash = pctl_import_hash_new(im.kind, im.batches, im.nonce))) {
             pctl_fail(ctx, "out of memory");
             stopped = 1;
             break;
         }
-        ProtobufCMessage *m = s_build(&batch, row.cells, &v, row_prison);
+        ProtobufCMessage *m = s_build(&batch, row.cells, &v);
         char *kcopy = strdup(key);
         if (!m || !kcopy) {
             free(m);
@@ -908,7 +825,7 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             stopped = 1;
             break;
         }
-        pctl_import_hash_row(batch.hash, cells, row.ncells, row_prison);
+        pctl_import_hash_row(batch.hash, cells, row.ncells, NULL);
         batch.lines[batch.n] = row.line;
         batch.keys[batch.n] = kcopy;
         batch.msgs[batch.n++] = m;
@@ -936,6 +853,5 @@ done:
     csv_reader_destroy(&reader);
     if (f && f != stdin)
         fclose(f);
-    free(map.v);
     return exit_code;
 }

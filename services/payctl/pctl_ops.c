@@ -15,6 +15,7 @@
 #include "hours.pb-c.h"
 #include "invoicing.pb-c.h"
 #include "pctl_conn.h"
+#include "pctl_health.h"
 #include "wages.pb-c.h"
 
 const char *pctl_recon_status(int64_t captured, int64_t priced, int64_t billable_captured,
@@ -63,6 +64,7 @@ typedef struct {
     char prison[8];
     int64_t wages_priced;
     int64_t inv_billable;       /* invoiced + pending */
+    uint32_t quarantined;       /* feed events of the prison-week not applied */
 } s_recon_t;
 
 typedef struct {
@@ -122,10 +124,12 @@ static int s_recon_wages(const pctl_ctx_t *ctx, pctl_conn_t *conn, const char *p
                 if (!row->prison || !row->week || strcmp(row->week, week) != 0)
                     continue;
                 s_recon_t *x = s_recon_get(set, row->prison);
-                if (!x)
+                if (!x) {
                     ok = 0;
-                else
+                } else {
                     x->wages_priced += row->minutes_priced;
+                    x->quarantined += row->quarantined;
+                }
             }
         }
         if (ok && r->next_page && *r->next_page) {
@@ -164,10 +168,12 @@ static int s_recon_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, const cha
         if (!row->prison || !row->week || strcmp(row->week, week) != 0)
             continue;
         s_recon_t *x = s_recon_get(set, row->prison);
-        if (!x)
+        if (!x) {
             ok = 0;
-        else
+        } else {
             x->inv_billable += row->minutes_invoiced + row->minutes_pending;
+            x->quarantined += row->quarantined;
+        }
     }
     codec_free(&m);
     return ok ? 0 : -1;
@@ -281,7 +287,12 @@ int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv)
         snprintf(b, sizeof b, "%" PRId64, x->wages_priced);
         snprintf(c, sizeof c, "%" PRId64, billable);
         snprintf(d, sizeof d, "%" PRId64, x->inv_billable);
-        const char *st = pctl_recon_status(captured, x->wages_priced, billable, x->inv_billable);
+        /* An event a consumer could not apply (quarantined) is an alarm
+         * whatever the sums say. */
+        const char *st = x->quarantined
+                             ? "MISMATCH"
+                             : pctl_recon_status(captured, x->wages_priced, billable,
+                                                 x->inv_billable);
         mismatches += strcmp(st, "OK") != 0;
         const char *row[] = {x->prison, week, a, b, c, d, st};
         if (out_table_add_row(t, row) != 0) {
@@ -313,79 +324,31 @@ done:
 
 /* ---- status ---------------------------------------------------------------------- */
 
-typedef struct {
-    int up;
-    int consumes;               /* reads the hours feed */
-    int has_cursor, has_head;
-    uint64_t cursor, head;
-    char detail[160];
-} s_health_t;
-
-static void s_health_hours(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
+/* One row of the status table: a service's side of one feed. */
+static int s_status_row(pctl_ctx_t *ctx, out_table_t *t, pctl_service_t svc,
+                        const pctl_health_t *h, pctl_feed_t feed, int producer,
+                        const pctl_health_t *from)
 {
-    Pay__HoursGetHealth g = PAY__HOURS_GET_HEALTH__INIT;
-    Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
-    req.body_case = PAY__HOURS_REQUEST__BODY_GET_HEALTH;
-    req.get_health = &g;
-    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__hours_reply__descriptor);
-    if (!m)
-        return;
-    const Pay__HoursHealth *r = ((Pay__HoursReply *)m)->health;
-    h->up = r && r->ok;
-    if (r) {
-        h->has_head = r->has_outbox_head;
-        h->head = r->outbox_head;
-        snprintf(h->detail, sizeof h->detail, "hours feed producer; today %s",
-                 r->today ? r->today : "?");
+    char feed_text[32], cursor[24] = "", head[24] = "", lag[24] = "", q[24] = "";
+    snprintf(feed_text, sizeof feed_text, "%s (%s)", pctl_feed_name(feed),
+             producer ? "producer" : "consumer");
+    if (h->up && producer && h->has_head)
+        snprintf(head, sizeof head, "%" PRIu64, h->head);
+    if (h->up && !producer) {
+        /* The head a consumer is measured against is the producer's own,
+         * when it answers; else what the consumer last heard of it. */
+        uint64_t hd = from->up && from->has_head ? from->head : h->seen_head;
+        if (h->has_cursor) {
+            snprintf(cursor, sizeof cursor, "%" PRIu64, h->cursor);
+            snprintf(lag, sizeof lag, "%" PRIu64, hd > h->cursor ? hd - h->cursor : 0);
+        }
+        snprintf(head, sizeof head, "%" PRIu64, hd);
+        snprintf(q, sizeof q, "%" PRIu64, h->quarantined);
     }
-    codec_free(&m);
-}
-
-static void s_health_wages(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
-{
-    Pay__WagesHealth g = PAY__WAGES_HEALTH__INIT;
-    Pay__WagesRequest req = PAY__WAGES_REQUEST__INIT;
-    req.body_case = PAY__WAGES_REQUEST__BODY_HEALTH;
-    req.health = &g;
-    h->consumes = 1;
-    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__wages_reply__descriptor);
-    if (!m)
-        return;
-    const Pay__WagesReply *w = (const Pay__WagesReply *)m;
-    const Pay__WagesHealthReply *r =
-        w->body_case == PAY__WAGES_REPLY__BODY_HEALTH ? w->health : NULL;
-    h->up = 1;
-    if (r) {
-        h->has_cursor = r->has_cursor;
-        h->cursor = r->cursor;
-        h->has_head = r->has_head_seq;
-        h->head = r->head_seq;
-        snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64,
-                 r->ledger_lines, r->records);
-    }
-    codec_free(&m);
-}
-
-static void s_health_invoicing(const pctl_ctx_t *ctx, pctl_conn_t *conn, s_health_t *h)
-{
-    Pay__Health g = PAY__HEALTH__INIT;
-    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
-    req.body_case = PAY__INVOICING_REQUEST__BODY_HEALTH;
-    req.health = &g;
-    h->consumes = 1;
-    ProtobufCMessage *m = s_ask(ctx, conn, &req.base, &pay__invoicing_reply__descriptor);
-    if (!m)
-        return;
-    const Pay__HealthReply *r = ((Pay__InvoicingReply *)m)->health;
-    h->up = 1;
-    if (r) {
-        h->has_cursor = r->has_feed_cursor;
-        h->cursor = r->feed_cursor;
-        snprintf(h->detail, sizeof h->detail,
-                 "documents %" PRIu64 ", invoice feed head %" PRIu64, r->documents,
-                 r->outbox_head);
-    }
-    codec_free(&m);
+    const char *row[] = {pctl_service_name(svc), ctx->cfg.endpoint[svc].value,
+                         h->up ? "up" : "down", feed_text, cursor, head, lag, q,
+                         h->up ? h->detail : NULL};
+    return out_table_add_row(t, row);
 }
 
 int pctl_status(pctl_ctx_t *ctx, int argc, char **argv)
@@ -395,55 +358,42 @@ int pctl_status(pctl_ctx_t *ctx, int argc, char **argv)
     int rc = pctl_args_parse(ctx, argc, argv, NULL, pos, 0, 0, &npos);
     if (rc != 0)
         return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
-    s_health_t h[PCTL_SVC_COUNT];
-    memset(h, 0, sizeof h);
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
-        pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
-        if (!conn)
-            continue;
-        if (s == PCTL_SVC_HOURS)
-            s_health_hours(ctx, conn, &h[s]);
-        else if (s == PCTL_SVC_WAGES)
-            s_health_wages(ctx, conn, &h[s]);
-        else
-            s_health_invoicing(ctx, conn, &h[s]);
-        pctl_conn_destroy(&conn);
-    }
-    /* The head a consumer is measured against is the producer's own, when
-     * the producer answers; else what the consumer last heard of it. */
-    const s_health_t *producer = &h[PCTL_SVC_HOURS];
+    pctl_health_t h[PCTL_SVC_COUNT];
+    for (int s = 0; s < PCTL_SVC_COUNT; s++)
+        pctl_health_get(ctx, (pctl_service_t)s, 0, &h[s]);
+    const pctl_health_t *producer_of[PCTL_FEED_COUNT] = {&h[PCTL_SVC_HOURS],
+                                                         &h[PCTL_SVC_INVOICING]};
     static const char *const cols[] = {"service", "endpoint", "state", "feed", "cursor",
-                                       "head", "lag", "detail"};
-    out_table_t *t = out_table_new(cols, 8);
+                                       "head", "lag", "quarantined", "detail"};
+    out_table_t *t = out_table_new(cols, 9);
     if (!t)
         return pctl_fail(ctx, "out of memory");
-    for (size_t c = 4; c <= 6; c++)
+    for (size_t c = 4; c <= 7; c++)
         out_table_set_numeric(t, c, 1);
+    /* Each service's feeds: what it produces first, then what it consumes. */
     int down = 0, ok = 1;
+    uint64_t quarantined = 0;
     for (int s = 0; s < PCTL_SVC_COUNT; s++) {
-        s_health_t *x = &h[s];
-        char cursor[24] = "", head[24] = "", lag[24] = "";
-        if (x->up && x->consumes && producer->up && producer->has_head) {
-            x->has_head = 1;
-            x->head = producer->head;
-        }
-        if (x->up && x->has_cursor)
-            snprintf(cursor, sizeof cursor, "%" PRIu64, x->cursor);
-        if (x->up && x->has_head)
-            snprintf(head, sizeof head, "%" PRIu64, x->head);
-        if (x->up && x->consumes && x->has_cursor && x->has_head)
-            snprintf(lag, sizeof lag, "%" PRIu64, x->head > x->cursor ? x->head - x->cursor : 0);
+        const pctl_health_t *x = &h[s];
+        int produces = s == PCTL_SVC_HOURS ? PCTL_FEED_HOURS
+                       : s == PCTL_SVC_INVOICING ? PCTL_FEED_INVOICES : -1;
+        int consumes = s == PCTL_SVC_HOURS ? PCTL_FEED_INVOICES : PCTL_FEED_HOURS;
+        if (produces >= 0)
+            ok = ok && s_status_row(ctx, t, (pctl_service_t)s, x, (pctl_feed_t)produces, 1,
+                                    NULL) == 0;
+        ok = ok && s_status_row(ctx, t, (pctl_service_t)s, x, (pctl_feed_t)consumes, 0,
+                                producer_of[consumes]) == 0;
         down += !x->up;
-        const char *row[] = {pctl_service_name((pctl_service_t)s), ctx->cfg.endpoint[s].value,
-                             x->up ? "up" : "down",
-                             x->consumes ? "hours (consumer)" : "hours (producer)",
-                             cursor, head, lag, x->up ? x->detail : NULL};
-        ok = ok && out_table_add_row(t, row) == 0;
+        quarantined += x->up ? x->quarantined : 0;
     }
     ok = ok && out_table_write(t, ctx->format, stdout) == 0;
     out_table_destroy(&t);
     if (!ok)
         return pctl_fail(ctx, "cannot write the output");
+    if (quarantined)
+        fprintf(stderr, "payctl: %s: %" PRIu64 " feed event%s could not be applied and %s "
+                "quarantined: see 'payctl feed quarantine list'\n", ctx->path, quarantined,
+                quarantined == 1 ? "" : "s", quarantined == 1 ? "is" : "are");
     if (down)
         return pctl_fail(ctx, "%d service%s down", down, down == 1 ? " is" : "s are");
     return PCTL_EXIT_OK;
@@ -550,16 +500,9 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
     }
     int failed = 0, ok = 1;
     for (int s = 0; s < PCTL_SVC_COUNT; s++) {
-        s_health_t h;
-        memset(&h, 0, sizeof h);
-        pctl_conn_t *conn = pctl_conn_new(ctx, (pctl_service_t)s);
-        if (conn && s == PCTL_SVC_HOURS)
-            s_health_hours(ctx, conn, &h);
-        else if (conn && s == PCTL_SVC_WAGES)
-            s_health_wages(ctx, conn, &h);
-        else if (conn)
-            s_health_invoicing(ctx, conn, &h);
-        pctl_conn_destroy(&conn);
+        pctl_health_t h;
+        pctl_conn_t *conn = NULL;
+        pctl_health_get(ctx, (pctl_service_t)s, 0, &h);
         if (h.up)
             conn = pctl_conn_new(slow, (pctl_service_t)s);
         ProtobufCMessage *m = conn ? s_backup_one(ctx, conn, (pctl_service_t)s, target[s]) : NULL;

@@ -355,7 +355,7 @@ int rows_parse_employer(const char *const *cells, size_t n, rows_employer_t *out
     out->payment_terms_days = 30;
     if (!s_empty_cell(&c, 7)) {
         uint64_t days;
-        if (s_uint(&c, 7, 0, 366, &days) != 0)
+        if (s_uint(&c, 7, 0, 365, &days) != 0)
             return -1;
         out->has_payment_terms_days = 1;
         out->payment_terms_days = (uint32_t)days;

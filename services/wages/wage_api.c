@@ -9,10 +9,12 @@
 
 #include "civil.h"
 #include "clock.h"
+#include "feed_quarantine.h"
 #include "log.h"
 #include "money.h"
 #include "wage_apply.h"
 #include "wage_journal.h"
+#include "wage_ref.h"
 
 /* ---- a per-call arena: every piece of a reply, freed in one go ---------- */
 
@@ -294,6 +296,15 @@ static int s_set_rates(s_ctx_t *c, const Pay__SetRates *b)
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
             continue;
         }
+        bool known = false;
+        int krc = wage_ref_prison_known(c->ws, c->txn, r->prison, &known);
+        if (krc != 0)
+            return krc;
+        if (!known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_PRISON, key_text, "prison: %s is not known",
+                   r->prison);
+            continue;
+        }
         if (!s_is_governor_of(c, r->prison)) {
             s_item(c, i, PAY__STATUS__PERMISSION_DENIED, key_text,
                    "a governor sets rates only for their own prison");
@@ -371,6 +382,15 @@ static int s_set_policies(s_ctx_t *c, const Pay__SetPolicies *b)
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
             continue;
         }
+        bool known = false;
+        int krc = wage_ref_prison_known(c->ws, c->txn, p->prison, &known);
+        if (krc != 0)
+            return krc;
+        if (!known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_PRISON, key_text, "prison: %s is not known",
+                   p->prison);
+            continue;
+        }
         if (!s_is_governor_of(c, p->prison)) {
             s_item(c, i, PAY__STATUS__PERMISSION_DENIED, key_text,
                    "a governor sets the policy only of their own prison");
@@ -422,18 +442,33 @@ static int s_set_outside(s_ctx_t *c, const Pay__SetOutsideWages *b)
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "contract: not a contract id");
             continue;
         }
-        if (!ident_is_prison(w->prison)) {
-            s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "prison: not a prison code");
-            continue;
-        }
-        if (!s_is_governor_of(c, w->prison)) {
-            s_item(c, i, PAY__STATUS__PERMISSION_DENIED, key_text,
-                   "a governor sets outside wages only for their own prison");
-            continue;
-        }
         if (!s_date(w->effective_from, &eff)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text,
                    "effective_from: YYYY-MM-DD");
+            continue;
+        }
+        /* The contract's real prison and work type, from the hours feed:
+         * never the prison the client names (its field is ignored). */
+        bool known = false;
+        wage_contract_ref_t k;
+        int krc = wage_ref_contract(c->ws, c->txn, w->contract, &known, &k);
+        if (krc != 0)
+            return krc;
+        if (!known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_CONTRACT, key_text, "contract: %s is not known",
+                   w->contract);
+            continue;
+        }
+        if (k.work_type != PAY__WORK_TYPE__OUTSIDE) {
+            s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text,
+                   "contract: %s is not an OUTSIDE contract; its pay is the prison's rates",
+                   w->contract);
+            continue;
+        }
+        if (!s_is_governor_of(c, k.prison)) {
+            s_item(c, i, PAY__STATUS__PERMISSION_DENIED, key_text,
+                   "a governor sets outside wages only for their own prison's contracts "
+                   "(%s is at %s)", w->contract, k.prison);
             continue;
         }
         wage_outside_t row = { "", eff, w->has_hourly_wage ? w->hourly_wage : 0 };
@@ -448,7 +483,9 @@ static int s_set_outside(s_ctx_t *c, const Pay__SetOutsideWages *b)
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "hourly_wage: pence > 0");
             continue;
         }
-        int rc = wage_store_put_outside(c->ws, c->txn, w, eff);
+        Pay__OutsideWage row_w = *w;
+        row_w.prison = k.prison;
+        int rc = wage_store_put_outside(c->ws, c->txn, &row_w, eff);
         if (rc != 0)
             return rc;
         s_item(c, i, PAY__STATUS__OK, key_text, "stored");
@@ -483,6 +520,15 @@ static int s_set_deductions(s_ctx_t *c, const Pay__SetDeductions *b)
         }
         if (!d->has_amount || d->amount < 0) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, key_text, "amount: pence >= 0");
+            continue;
+        }
+        bool known = false;
+        int krc = wage_ref_prisoner_known(c->ws, c->txn, d->prisoner, &known);
+        if (krc != 0)
+            return krc;
+        if (!known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_PRISONER, key_text, "prisoner: %s is not known",
+                   d->prisoner);
             continue;
         }
         /* Deductions are applied when the week closes at the prisoner's last
@@ -555,9 +601,23 @@ static int s_post_adjustments(s_ctx_t *c, const Pay__PostAdjustments *b)
                    "amount: non-zero pence, at most 1,000,000.00 either way");
             continue;
         }
-        size_t rlen = a->reason ? strlen(a->reason) : 0;
-        if (rlen == 0 || rlen > 200) {
+        if (!ident_is_text(a->reason, IDENT_TEXT_CHARS)) {
             s_item(c, i, PAY__STATUS__INVALID_ARGUMENT, id, "reason: 1 to 200 characters");
+            continue;
+        }
+        bool pr_known = false, pn_known = false;
+        int krc = wage_ref_prisoner_known(c->ws, c->txn, a->prisoner, &pn_known);
+        if (krc == 0)
+            krc = wage_ref_prison_known(c->ws, c->txn, a->prison, &pr_known);
+        if (krc != 0)
+            return krc;
+        if (!pn_known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_PRISONER, id, "prisoner: %s is not known",
+                   a->prisoner);
+            continue;
+        }
+        if (!pr_known) {
+            s_item(c, i, PAY__STATUS__UNKNOWN_PRISON, id, "prison: %s is not known", a->prison);
             continue;
         }
         Pay__Adjustment norm = *a;
@@ -1157,6 +1217,25 @@ static int s_balances(s_ctx_t *c, const Pay__BalancesQuery *q)
     return s_send(c);
 }
 
+typedef struct {
+    Pay__ReconciliationReply *r;
+    uint32_t unplaced;
+} s_quarantined_t;
+
+static int s_count_quarantined(const Pay__QuarantinedEvent *ev, void *arg)
+{
+    s_quarantined_t *q = arg;
+    if (!ev->prison || !*ev->prison || !ev->week || !*ev->week) {
+        q->unplaced++;
+        return 0;
+    }
+    for (size_t i = 0; i < q->r->n_rows; i++)
+        if (strcmp(q->r->rows[i]->prison, ev->prison) == 0 &&
+            strcmp(q->r->rows[i]->week, ev->week) == 0)
+            q->r->rows[i]->quarantined++;
+    return 0;
+}
+
 static int s_reconciliation(s_ctx_t *c, const Pay__ReconciliationQuery *q)
 {
     if (!s_is_finance(c))
@@ -1273,6 +1352,18 @@ static int s_reconciliation(s_ctx_t *c, const Pay__ReconciliationQuery *q)
         }
         protobuf_c_message_free_unpacked(m, NULL);
     }
+    /* An event that could not be applied leaves its prison-week
+     * unreconciled; one naming no prison-week leaves every row so. */
+    s_quarantined_t qt = {r, 0};
+    if ((rc = feed_quarantine_each(c->txn, c->ws->store, WAGE_CURSOR_FEED, s_count_quarantined,
+                                   &qt)) != 0)
+        return rc;
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (r->rows[i]->quarantined > 0 || qt.unplaced > 0) {
+            r->rows[i]->has_quarantined = 1;
+            r->rows[i]->quarantined += qt.unplaced;
+            r->rows[i]->status = "MISMATCH";
+        }
     c->reply.body_case = PAY__WAGES_REPLY__BODY_RECONCILIATION;
     c->reply.reconciliation = r;
     return s_send(c);
@@ -1348,10 +1439,15 @@ static int s_health(s_ctx_t *c)
     MDB_stat st;
     if ((rc = mdb_stat(c->txn, c->ws->records, &st)) != 0)
         return rc;
+    uint64_t q = 0;
+    if ((rc = feed_quarantine_count(c->txn, c->ws->store, NULL, &q)) != 0)
+        return rc;
     r->has_cursor = r->has_ledger_lines = r->has_records = r->has_head_seq = 1;
     r->cursor = cursor;
     r->ledger_lines = head;
     r->records = st.ms_entries;
+    r->has_quarantined = 1;
+    r->quarantined = q;
     if (c->api->consumer) {
         feed_consumer_stats_t fs;
         feed_consumer_stats(c->api->consumer, &fs);
@@ -1359,6 +1455,45 @@ static int s_health(s_ctx_t *c)
     }
     c->reply.body_case = PAY__WAGES_REPLY__BODY_HEALTH;
     c->reply.health = r;
+    return s_send(c);
+}
+
+/* ---- the hours feed's quarantine (finance) ------------------------------------- */
+
+static void *s_pb_alloc(void *data, size_t n)
+{
+    return s_alloc(data, n);
+}
+
+static void s_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;   /* released with the call's arena */
+}
+
+static int s_quarantine(s_ctx_t *c, const char *feed, int retry, uint64_t seq)
+{
+    if (!s_is_finance(c))
+        return s_deny(c, retry ? "retry quarantined events" : "read the feed quarantine");
+    if (feed && *feed && strcmp(feed, WAGE_CURSOR_FEED) != 0)
+        return s_invalid(c, "feed: this service consumes only \"%s\"", WAGE_CURSOR_FEED);
+    Pay__QuarantineReply *q = s_alloc(&c->arena, sizeof *q);
+    if (!q)
+        return s_send(c);
+    pay__quarantine_reply__init(q);
+    ProtobufCAllocator pa = {s_pb_alloc, s_pb_free, &c->arena};
+    uint32_t applied = 0, remaining = 0;
+    int rc = 0;
+    if (retry && (rc = feed_quarantine_retry(c->txn, c->ws->store, WAGE_CURSOR_FEED, seq,
+                                              wage_apply_event, c->ws, &applied,
+                                              &remaining)) != 0)
+        return rc;
+    if ((rc = feed_quarantine_reply(c->txn, c->ws->store, WAGE_CURSOR_FEED, &pa, q)) != 0)
+        return rc;
+    q->has_applied = retry;
+    q->applied = applied;
+    c->reply.body_case = PAY__WAGES_REPLY__BODY_QUARANTINE;
+    c->reply.quarantine = q;
     return s_send(c);
 }
 
@@ -1451,6 +1586,14 @@ int wage_api_handle(void *svc, server_call_t *call, const auth_identity_t *calle
         break;
     case PAY__WAGES_REQUEST__BODY_HEALTH:
         rc = s_health(&c);
+        break;
+    case PAY__WAGES_REQUEST__BODY_QUARANTINE_LIST:
+        rc = s_quarantine(&c, req->quarantine_list->feed, 0, 0);
+        break;
+    case PAY__WAGES_REQUEST__BODY_QUARANTINE_RETRY:
+        readonly = 0;
+        rc = s_quarantine(&c, req->quarantine_retry->feed, 1,
+                          req->quarantine_retry->has_seq ? req->quarantine_retry->seq : 0);
         break;
     case PAY__WAGES_REQUEST__BODY_BACKUP:
         if (!s_is_finance(&c)) {

@@ -2,12 +2,16 @@
 #include "wage_apply.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "civil.h"
+#include "codec.h"
+#include "ident.h"
 #include "log.h"
+#include "wage_ref.h"
 
 /* A record as this module needs it, checked once. */
 typedef struct {
@@ -142,8 +146,12 @@ static int s_record_put(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *rl,
 static int s_rec_check(const Pay__RecordState *s, s_rec_t *out)
 {
     if (!s || !ident_is_record_id(s->record_id) || !ident_is_prisoner(s->prisoner)
-        || !ident_is_prison(s->prison) || !s->date
-        || civil_parse_date(s->date, &out->date) != 0)
+        || !ident_is_prison(s->prison) || !ident_is_contract(s->contract) || !s->date
+        || civil_parse_date(s->date, &out->date) != 0 || !s->has_minutes
+        || s->minutes < IDENT_MIN_MINUTES || s->minutes > IDENT_MAX_MINUTES
+        || s->units > IDENT_MAX_UNITS
+        || (s->work_type != PAY__WORK_TYPE__WORKSHOP && s->work_type != PAY__WORK_TYPE__OUTSIDE)
+        || s->outcome == PAY__OUTCOME__OUTCOME_UNSPECIFIED)
         return -1;
     civil_week_t w = civil_iso_week(out->date);
     out->s = s;
@@ -612,149 +620,170 @@ static int s_mark_void(wage_store_t *ws, MDB_txn *txn, Pay__RecordLine *stored)
                               strlen(stored->state->record_id), &stored->base);
 }
 
+/* The prison and week a record state names, for a refusal, where it
+ * names them. */
+static int s_refuse_rec(feed_refusal_t *why, const Pay__RecordState *s, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
+static int s_refuse_rec(feed_refusal_t *why, const Pay__RecordState *s, const char *fmt, ...)
+{
+    char week[CIVIL_WEEK_LEN] = "", text[FEED_REASON_LEN];
+    int32_t d;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (s && s->date && civil_parse_date(s->date, &d) == 0)
+        civil_format_week(civil_iso_week(d), week);
+    return feed_refuse(why, s ? s->prison : NULL, week, "%s", text);
+}
+
+/* Checks that the hours service told us of the record's prisoner and
+ * contract (the facts always come on the feed before a record naming
+ * them): a record that names anything else is refused, not priced. */
+static int s_refs_known(wage_store_t *ws, MDB_txn *txn, const Pay__RecordState *s,
+                        feed_refusal_t *why)
+{
+    bool known = false;
+    wage_contract_ref_t k;
+    int rc = wage_ref_prisoner_known(ws, txn, s->prisoner, &known);
+    if (rc != 0)
+        return rc;
+    if (!known)
+        return s_refuse_rec(why, s, "record names prisoner %s, unknown to this service",
+                            s->prisoner);
+    if ((rc = wage_ref_contract(ws, txn, s->contract, &known, &k)) != 0)
+        return rc;
+    if (!known)
+        return s_refuse_rec(why, s, "record names contract %s, unknown to this service",
+                            s->contract);
+    return 0;
+}
+
 /* Recorded or amended: reverse what stands, then price the new state. */
 static int s_apply_state(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                         const Pay__RecordState *s, const char *what, const uint8_t *raw,
-                         size_t raw_len)
+                         const Pay__RecordState *s, int amended, const uint8_t *raw,
+                         size_t raw_len, feed_refusal_t *why)
 {
     s_rec_t r;
     r.raw = raw;
     r.raw_len = raw_len;
-    if (s_rec_check(s, &r) != 0) {
-        log_error("wages.bad_event", "seq %llu: %s with a malformed record; skipped",
-                  (unsigned long long)seq, what);
-        return 0;
-    }
-    Pay__RecordLine *stored = NULL;
-    int rc = s_record_get(ws, txn, s->record_id, &stored);
-    if (rc == 0 && stored && stored->live)
-        rc = s_reverse(ws, txn, seq, stored);
+    if (s_rec_check(s, &r) != 0)
+        return s_refuse_rec(why, s, "%s event with a malformed record state",
+                            amended ? "amended" : "recorded");
+    int rc = s_refs_known(ws, txn, s, why);
     if (rc != 0)
+        return rc;
+    Pay__RecordLine *stored = NULL;
+    if ((rc = s_record_get(ws, txn, s->record_id, &stored)) != 0)
+        return rc;
+    if (amended && !(stored && stored->live))
+        return s_refuse_rec(why, s, "amendment of record %s, which has no live line here",
+                            s->record_id);
+    if (!amended && stored && stored->live)
+        return s_refuse_rec(why, s, "record %s is already recorded here", s->record_id);
+    if (stored && stored->live && (rc = s_reverse(ws, txn, seq, stored)) != 0)
         return rc;
     return s_price_and_post(ws, txn, seq, &r);
 }
 
 static int s_apply_void(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                        const Pay__RecordState *old)
+                        const Pay__RecordState *old, feed_refusal_t *why)
 {
-    if (!old || !ident_is_record_id(old->record_id)) {
-        log_error("wages.bad_event", "seq %llu: void without a record id; skipped",
-                  (unsigned long long)seq);
-        return 0;
-    }
+    if (!old || !ident_is_record_id(old->record_id))
+        return s_refuse_rec(why, old, "%s", "void without a valid record id");
     Pay__RecordLine *stored = NULL;
     int rc = s_record_get(ws, txn, old->record_id, &stored);
     if (rc != 0)
         return rc;
-    if (!stored || !stored->live) {
-        log_warn("wages.void_unknown", "seq %llu: void of %s, which has no live line",
-                 (unsigned long long)seq, old->record_id);
-    } else {
-        rc = s_reverse(ws, txn, seq, stored);
-        if (rc == 0)
-            rc = s_mark_void(ws, txn, stored);
-    }
+    if (!stored || !stored->live)
+        return s_refuse_rec(why, old, "void of record %s, which has no live line here",
+                            old->record_id);
+    rc = s_reverse(ws, txn, seq, stored);
+    if (rc == 0)
+        rc = s_mark_void(ws, txn, stored);
     return rc;
+}
+
+/* Reference facts: validated with the producer's rules, then stored in
+ * place of the earlier copy. */
+static int s_apply_facts(wage_store_t *ws, MDB_txn *txn, const Pay__HoursEvent *ev,
+                         feed_refusal_t *why)
+{
+    const char *bad = NULL;
+    switch (ev->kind_case) {
+    case PAY__HOURS_EVENT__KIND_PRISON:
+        if ((bad = wage_ref_prison_invalid(ev->prison)) == NULL)
+            return wage_ref_put_prison(ws, txn, ev->prison);
+        break;
+    case PAY__HOURS_EVENT__KIND_PRISONER:
+        if ((bad = wage_ref_prisoner_invalid(ev->prisoner)) == NULL)
+            return wage_ref_put_prisoner(ws, txn, ev->prisoner);
+        break;
+    default:
+        if ((bad = wage_ref_contract_invalid(ev->contract)) == NULL)
+            return wage_ref_put_contract(ws, txn, ev->contract);
+        break;
+    }
+    return feed_refuse(why, NULL, NULL, "%s", bad);
 }
 
 /* `raw`: the wire bytes of the state priced (s_raw_state), or NULL. */
 static int s_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                               const Pay__HoursEvent *ev, const uint8_t *raw, size_t raw_len)
+                               const Pay__HoursEvent *ev, const uint8_t *raw, size_t raw_len,
+                               feed_refusal_t *why)
 {
     switch (ev->kind_case) {
     case PAY__HOURS_EVENT__KIND_RECORDED:
-        return s_apply_state(ws, txn, seq, ev->recorded ? ev->recorded->record : NULL,
-                             "recorded", raw, raw_len);
+        return s_apply_state(ws, txn, seq, ev->recorded ? ev->recorded->record : NULL, 0, raw,
+                             raw_len, why);
     case PAY__HOURS_EVENT__KIND_AMENDED:
-        return s_apply_state(ws, txn, seq, ev->amended ? ev->amended->new_ : NULL,
-                             "amended", raw, raw_len);
+        return s_apply_state(ws, txn, seq, ev->amended ? ev->amended->new_ : NULL, 1, raw,
+                             raw_len, why);
     case PAY__HOURS_EVENT__KIND_VOIDED:
-        return s_apply_void(ws, txn, seq, ev->voided ? ev->voided->old : NULL);
+        return s_apply_void(ws, txn, seq, ev->voided ? ev->voided->old : NULL, why);
     case PAY__HOURS_EVENT__KIND_WEEK_CLOSED:
-        return wage_apply_close(ws, txn, seq, ev->week_closed);
+        return wage_apply_close(ws, txn, seq, ev->week_closed, why);
+    case PAY__HOURS_EVENT__KIND_PRISON:
+    case PAY__HOURS_EVENT__KIND_PRISONER:
+    case PAY__HOURS_EVENT__KIND_CONTRACT:
+        return s_apply_facts(ws, txn, ev, why);
     default:
-        log_warn("wages.unknown_event", "seq %llu: event of an unknown kind; skipped",
-                 (unsigned long long)seq);
-        return 0;
+        /* A kind this release does not know (a newer producer): held until
+         * an upgrade that knows it retries it. */
+        return feed_refuse(why, NULL, NULL, "an hours event of a kind this release does "
+                           "not know");
     }
 }
 
 int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                           const Pay__HoursEvent *ev)
+                           const Pay__HoursEvent *ev, feed_refusal_t *why)
 {
-    return s_apply_hours_event(ws, txn, seq, ev, NULL, 0);
+    return s_apply_hours_event(ws, txn, seq, ev, NULL, 0, why);
 }
 
 int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                     size_t len, void *arg)
+                     size_t len, void *arg, feed_refusal_t *why)
 {
     wage_store_t *ws = arg;
+    char err[CODEC_ERR_LEN];
+    /* The producer's rules, checked again: strings (UTF-8, no NUL), then
+     * the decode, then the enums. */
+    if (codec_check_strings(&pay__hours_event__descriptor, payload, len, err) != 0)
+        return feed_refuse(why, NULL, NULL, "undecodable hours event: %s", err);
     /* Everything this event unpacks lives in the arena until the next one. */
     wage_arena_reset(&ws->arena);
     Pay__HoursEvent *ev = pay__hours_event__unpack(&ws->arena.pb, len, payload);
-    if (!ev) {
-        log_error("wages.bad_event", "seq %llu: HoursEvent did not decode; skipped",
-                  (unsigned long long)seq);
-        return 0;
-    }
+    if (!ev)
+        return feed_refuse(why, NULL, NULL, "undecodable hours event of %zu bytes", len);
+    if (codec_check_enums(&ev->base, err) != 0)
+        return feed_refuse(why, NULL, NULL, "hours event with an unknown value: %s", err);
     const uint8_t *raw;
     size_t raw_len;
     s_raw_state(ev, payload, len, &raw, &raw_len);
-    return s_apply_hours_event(ws, txn, seq, ev, raw, raw_len);
+    return s_apply_hours_event(ws, txn, seq, ev, raw, raw_len, why);
 }
 
 /* ---- the week close ---------------------------------------------------------- */
-
-/* The prison of the prisoner's latest live record (by date, then session)
- * in the week starting `monday`: the wage service's view of "the last
- * prison where the prisoner was in custody during that week". Empty if
- * the prisoner has no live record that week. */
-static int s_last_prison(wage_store_t *ws, MDB_txn *txn, const char *prisoner,
-                         int32_t monday, char out[WAGE_PRISON_LEN])
-{
-    uint8_t key[WAGE_BYP_KEY_LEN];
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, ws->by_prisoner, &cur);
-    if (rc != 0)
-        return rc;
-    out[0] = '\0';
-    int32_t best_date = INT32_MIN;
-    int best_session = -1;
-    wage_key_byp(prisoner, monday, 0, key);
-    MDB_val k = { sizeof key, key }, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *kb = k.mv_data;
-        if (k.mv_size != WAGE_BYP_KEY_LEN || memcmp(kb, prisoner, 7) != 0)
-            break;
-        int32_t date = wage_key_undate(store_be32_get(kb + 7));
-        if (date > monday + 6)
-            break;
-        ProtobufCMessage *m = NULL;
-        rc = wage_store_get_msg(txn, ws->ledger, kb + 11, 8,
-                                &pay__ledger_line__descriptor, &m);
-        if (rc != 0)
-            break;
-        Pay__LedgerLine *l = (Pay__LedgerLine *)m;
-        if (l->kind == PAY__LINE_KIND__LINE_PAY && l->ref) {
-            Pay__RecordLine *rl = NULL;
-            rc = s_record_get(ws, txn, l->ref, &rl);
-            if (rc == 0 && rl && rl->live && rl->line_seq == l->seq && rl->state) {
-                int session = (int)rl->state->session;
-                if (date > best_date || (date == best_date && session > best_session)) {
-                    best_date = date;
-                    best_session = session;
-                    snprintf(out, WAGE_PRISON_LEN, "%s", rl->state->prison);
-                }
-            }
-        }
-        protobuf_c_message_free_unpacked(m, NULL);
-        if (rc != 0)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
 
 int wage_apply_deduction_verdict(wage_store_t *ws, MDB_txn *txn, const Pay__Deduction *row,
                                  uint32_t week, wage_deduction_verdict_t *verdict,
@@ -765,9 +794,7 @@ int wage_apply_deduction_verdict(wage_store_t *ws, MDB_txn *txn, const Pay__Dedu
     if (!row || !ident_is_prisoner(row->prisoner))
         return EINVAL;
     int32_t monday = civil_week_monday(civil_week_from_key(week));
-    wage_arena_reset(&ws->arena);   /* s_last_prison unpacks into it */
-    int rc = s_last_prison(ws, txn, row->prisoner, monday, prison);
-    wage_arena_reset(&ws->arena);
+    int rc = wage_ref_custody_week(ws, txn, row->prisoner, monday, prison);
     if (rc != 0 || !prison[0])
         return rc;
     int closed = 0;
@@ -833,7 +860,7 @@ static int s_close_one(wage_store_t *ws, MDB_txn *txn, uint64_t seq, const char 
         return rc;
     if (any && a->outside_pay > 0) {
         char last[WAGE_PRISON_LEN];
-        if ((rc = s_last_prison(ws, txn, a->prisoner, monday, last)) != 0)
+        if ((rc = wage_ref_custody_week(ws, txn, a->prisoner, monday, last)) != 0)
             return rc;
         in.deductions_apply = strcmp(last, prison) == 0;
     }
@@ -902,15 +929,13 @@ static int s_close_one(wage_store_t *ws, MDB_txn *txn, uint64_t seq, const char 
 }
 
 int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                     const Pay__PayWeekClosed *ev)
+                     const Pay__PayWeekClosed *ev, feed_refusal_t *why)
 {
     civil_week_t w;
     if (!ev || !ident_is_prison(ev->prison) || !ev->week
-        || civil_parse_week(ev->week, &w) != 0) {
-        log_error("wages.bad_event", "seq %llu: malformed PayWeekClosed; skipped",
-                  (unsigned long long)seq);
-        return 0;
-    }
+        || civil_parse_week(ev->week, &w) != 0)
+        return feed_refuse(why, ev ? ev->prison : NULL, ev ? ev->week : NULL,
+                           "malformed PayWeekClosed");
     const char *prison = ev->prison;
     uint32_t week = civil_week_key(w);
     char week_text[CIVIL_WEEK_LEN];

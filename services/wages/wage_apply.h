@@ -8,9 +8,10 @@
  * line; a void: the reversal), keeps the week aggregates and exceptions,
  * and closes a prison's week on PayWeekClosed.
  *
- * An event that cannot be priced (malformed, or an unknown work type) is
- * logged and, where it names a prison and week, listed as an exception;
- * it never stops the feed. Only storage errors abort the batch.
+ * It also keeps the replica of the hours service's reference facts
+ * (wage_ref.h). An event it cannot apply is refused and quarantined by the
+ * feed (feed_quarantine.h), never skipped; only storage errors abort the
+ * batch.
  *
  * Ownership: borrows the wage_store_t passed as `arg`; allocates nothing
  * that outlives a call. */
@@ -25,9 +26,16 @@
 #include "hours_feed.pb-c.h"
 #include "wage_store.h"
 
-/* feed_apply_fn over a packed pay.HoursEvent; `arg` is the wage_store_t. */
+/* feed_apply_fn over a packed pay.HoursEvent; `arg` is the wage_store_t.
+ * Refuses (FEED_REFUSED, so the event is quarantined) what it cannot
+ * apply: bytes that do not decode or hold invalid strings, an event kind
+ * this release does not know, a record state the shared rules (ident.h)
+ * call malformed, a record naming a prisoner or contract the feed never
+ * told of, an amendment or void of a record with no live line, a
+ * malformed week close or reference fact. Each refusal is decided before
+ * anything is written. */
 int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
-                     size_t len, void *arg);
+                     size_t len, void *arg, feed_refusal_t *why);
 
 /* feed_group_fn to pass with wage_apply_event (feed_consumer_opts_t.group):
  * the group's week aggregates and balance deltas are kept in memory and
@@ -36,19 +44,20 @@ int wage_apply_event(MDB_txn *txn, uint64_t seq, const uint8_t *payload,
  * written through, as wage_apply_hours_event does. */
 int wage_apply_group(MDB_txn *txn, feed_group_phase_t phase, void *arg);
 
-/* The same for a decoded event (tests, the benchmark producer). */
+/* The same for a decoded event (tests, the benchmark producer); `why`
+ * may be NULL. */
 int wage_apply_hours_event(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                           const Pay__HoursEvent *ev);
+                           const Pay__HoursEvent *ev, feed_refusal_t *why);
 
 /* Closes (prison, week): top-up, deductions, levy and payslip for every
  * prisoner with records or adjustments there. Idempotent: a closed week
  * is left as it is. `ev` may carry the hours service's totals. */
 int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
-                     const Pay__PayWeekClosed *ev);
+                     const Pay__PayWeekClosed *ev, feed_refusal_t *why);
 
 /* May a statutory deduction `row` for `week` (a civil_week_key) still be
  * recorded? Deductions are applied when the week closes at the prisoner's
- * last prison that week (the prison of their latest live record): once
+ * last prison of custody that week (wage_ref_custody_week): once
  * that prison's week is closed, a deduction recorded for it would be
  * stored but never applied. Sets *verdict:
  *   WAGE_DEDUCTION_OPEN       record it (no live record that week yet, or

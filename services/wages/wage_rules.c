@@ -334,3 +334,31 @@ int64_t wage_line_effect(const wage_line_t *line, const char *account)
         e -= line->amount;
     return e;
 }
+
+/* ---- custody -------------------------------------------------------------- */
+
+const char *wage_custody_on(const wage_custody_t *c, int32_t day)
+{
+    if (day >= c->released_on)
+        return NULL;
+    const char *prison = c->prison;
+    int32_t best = INT32_MIN;
+    int found = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->transfers[i].from <= day && (!found || c->transfers[i].from >= best)) {
+            best = c->transfers[i].from;
+            prison = c->transfers[i].prison;
+            found = 1;
+        }
+    return prison;
+}
+
+const char *wage_custody_last_in_week(const wage_custody_t *c, int32_t monday)
+{
+    for (int32_t d = monday + 6; d >= monday; d--) {
+        const char *p = wage_custody_on(c, d);
+        if (p)
+            return p;
+    }
+    return NULL;
+}

@@ -260,4 +260,33 @@ size_t wage_close_lines(const char *prison, const char *prisoner,
  * (debits positive, credits negative); 0 if it does not touch it. */
 int64_t wage_line_effect(const wage_line_t *line, const char *account);
 
+/* ---- custody (DOMAIN.md: deductions "apply at the last prison where the
+ * prisoner was in custody during that week") ---- */
+
+#define WAGE_NO_DATE INT32_MAX
+
+typedef struct {
+    int32_t from;                  /* civil day the transfer takes effect */
+    char prison[WAGE_PRISON_LEN];
+} wage_transfer_t;
+
+/* A prisoner's custody history: the starting prison (in force from the
+ * beginning), transfers in any order, and the release date (WAGE_NO_DATE
+ * while in custody; not in custody from that day on). */
+typedef struct {
+    char prison[WAGE_PRISON_LEN];
+    const wage_transfer_t *transfers;
+    size_t n;
+    int32_t released_on;
+} wage_custody_t;
+
+/* The prison of custody on `day` (the transfer with the latest `from` on
+ * or before it, else the starting prison), or NULL if released by then. */
+const char *wage_custody_on(const wage_custody_t *c, int32_t day);
+
+/* The last prison where the prisoner was in custody during the ISO week
+ * starting `monday` (the custody of the latest day, Sunday back to Monday,
+ * on which they were in custody), or NULL if on none. */
+const char *wage_custody_last_in_week(const wage_custody_t *c, int32_t monday);
+
 #endif

@@ -473,8 +473,60 @@ static void s_test_lines(void)
     TAP_EQ_INT(cl[2].amount, 30, "levy amount");
 }
 
+/* Custody, proved against a day-by-day reference: for every day of a
+ * range, the prison is that of the latest transfer on or before it. */
+static void s_test_custody(void)
+{
+    /* KMI from the start; FDI from Saturday 2026-11-28 (W48); released on
+     * 2026-12-10. */
+    wage_transfer_t t[] = {{s_d("2026-11-28"), "FDI"}, {s_d("2026-10-01"), "LEI"},
+                           {s_d("2026-10-05"), "KMI"}};
+    wage_custody_t c = {"MDI", t, 3, s_d("2026-12-10")};
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-09-30")), "MDI", "the starting prison before any transfer");
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-10-01")), "LEI", "a transfer takes effect on its date");
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-10-04")), "LEI", "and lasts until the next");
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-11-27")), "KMI", "listed out of order: still by date");
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-11-28")), "FDI", "Saturday's transfer");
+    TAP_OK(wage_custody_on(&c, s_d("2026-12-10")) == NULL, "not in custody on the release date");
+    TAP_EQ_STR(wage_custody_on(&c, s_d("2026-12-09")), "FDI", "in custody the day before");
+
+    /* The week of the Saturday transfer: the last prison is the new one,
+     * whatever the records say (2026-W48: Monday 2026-11-23). */
+    TAP_EQ_STR(wage_custody_last_in_week(&c, s_d("2026-11-23")), "FDI",
+               "transferred on Saturday: the week's last prison is the new one");
+    TAP_EQ_STR(wage_custody_last_in_week(&c, s_d("2026-11-16")), "KMI", "the week before: KMI");
+    /* Released on Thursday 2026-12-10: the week's last custody is Wednesday's. */
+    TAP_EQ_STR(wage_custody_last_in_week(&c, s_d("2026-12-07")), "FDI",
+               "released mid-week: the prison of the last day in custody");
+    TAP_OK(wage_custody_last_in_week(&c, s_d("2026-12-14")) == NULL,
+           "a week after release: no custody");
+    /* Released on a Monday: no day of that week in custody. */
+    wage_custody_t m = {"MDI", NULL, 0, s_d("2026-11-23")};
+    TAP_OK(wage_custody_last_in_week(&m, s_d("2026-11-23")) == NULL,
+           "released on the week's Monday: not in custody that week");
+    TAP_EQ_STR(wage_custody_last_in_week(&m, s_d("2026-11-16")), "MDI",
+               "the week before release");
+
+    /* Exhaustive: every day of 2026 against a reference scan. */
+    int wrong = 0;
+    for (int32_t d = s_d("2026-01-01"); d <= s_d("2026-12-31"); d++) {
+        const char *want = d >= c.released_on ? NULL : "MDI";
+        int32_t best = INT32_MIN;
+        for (size_t i = 0; i < 3 && want; i++)
+            if (t[i].from <= d && t[i].from > best) {
+                best = t[i].from;
+                want = t[i].prison;
+            }
+        const char *got = wage_custody_on(&c, d);
+        if ((want == NULL) != (got == NULL) || (want && strcmp(want, got) != 0))
+            wrong++;
+    }
+    TAP_EQ_INT(wrong, 0, "every day of 2026 agrees with the reference");
+}
+
 int main(void)
 {
+    s_test_custody();
     s_test_outcomes();
     s_test_pricing();
     s_test_rate_dates();

@@ -7,13 +7,15 @@
 #include <string.h>
 
 #include "civil.h"
+#include "feed.h"
 #include "log.h"
 #include "server.h"
 
 static const char *const s_db_names[] = {
     "ledger", "by_prisoner", "balances", "records", "weeks", "prison_weeks",
     "rates", "policies", "outside", "deductions", "adjustments", "exceptions",
-    "cursor", SERVER_REQUESTS_DB, NULL,
+    "cursor", SERVER_REQUESTS_DB, "ref_prisons", "ref_prisoners", "ref_contracts",
+    FEED_QUARANTINE_DB, NULL,
 };
 
 static void *s_arena_alloc(void *data, size_t size)
@@ -100,6 +102,9 @@ wage_store_t *wage_store_new(const char *dir, size_t map_size)
     self->adjustments = store_dbi(self->store, "adjustments");
     self->exceptions = store_dbi(self->store, "exceptions");
     self->cursor = store_dbi(self->store, "cursor");
+    self->ref_prisons = store_dbi(self->store, "ref_prisons");
+    self->ref_prisoners = store_dbi(self->store, "ref_prisoners");
+    self->ref_contracts = store_dbi(self->store, "ref_contracts");
     if (wage_store_set_living(self, "2026-04-01:1271") != 0)
         goto fail;
     return self;

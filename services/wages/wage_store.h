@@ -23,6 +23,9 @@
  *   adjustments   adjustment_id -> Adjustment
  *   exceptions    prison(3) week(4) record_id -> WageException
  *   cursor        feed name -> be64 (feed.h)
+ *   feed_quarantine  events the feed could not apply (feed_quarantine.h)
+ *   ref_prisons, ref_prisoners, ref_contracts   the hours service's facts
+ *                 (wage_ref.h)
  *   server_requests                (server.h)
  *
  * Ownership: wage_store_new returns an object owned by the caller, freed by
@@ -118,6 +121,7 @@ typedef struct {
     MDB_dbi ledger, by_prisoner, balances, records, weeks, prison_weeks;
     MDB_dbi rates, policies, outside, deductions, adjustments, exceptions;
     MDB_dbi cursor;
+    MDB_dbi ref_prisons, ref_prisoners, ref_contracts;   /* wage_ref.h */
     wage_living_t living[WAGE_MAX_LIVING];
     size_t n_living;
     wage_arena_t arena;

@@ -19,12 +19,13 @@ static uint64_t s_seq;
 
 typedef struct {
     const Pay__HoursEvent *ev;
+    feed_refusal_t why;
 } s_one_t;
 
 static int s_apply_fn(MDB_txn *txn, void *arg)
 {
     s_one_t *one = arg;
-    return wage_apply_hours_event(s_ws, txn, ++s_seq, one->ev);
+    return wage_apply_hours_event(s_ws, txn, ++s_seq, one->ev, &one->why);
 }
 
 /* Every event applied, packed, to replay it through the feed's group path
@@ -35,7 +36,7 @@ static size_t s_n_log;
 
 static int s_apply(const Pay__HoursEvent *ev)
 {
-    s_one_t one = { ev };
+    s_one_t one = { ev, {{0}, {0}, {0}} };
     uint64_t before = s_seq;
     int rc = store_write(s_ws->store, s_apply_fn, &one);
     if (rc != 0) {
@@ -84,8 +85,54 @@ static Pay__RecordState s_state(const char *id, const char *prisoner, const char
     return s;
 }
 
+/* The hours service publishes a prisoner's and a contract's facts before
+ * any record naming them: so does this test, once per id. */
+static char s_known_ids[32][32];
+static size_t s_n_known;
+
+static int s_seen(const char *id)
+{
+    for (size_t i = 0; i < s_n_known; i++)
+        if (strcmp(s_known_ids[i], id) == 0)
+            return 1;
+    if (s_n_known < 32)
+        snprintf(s_known_ids[s_n_known++], sizeof s_known_ids[0], "%s", id);
+    return 0;
+}
+
+static int s_facts(const Pay__RecordState *s)
+{
+    int rc = 0;
+    if (!s_seen(s->prisoner)) {
+        Pay__PrisonerFacts f = PAY__PRISONER_FACTS__INIT;
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        f.number = s->prisoner;
+        f.prison = s->prison;
+        ev.kind_case = PAY__HOURS_EVENT__KIND_PRISONER;
+        ev.prisoner = &f;
+        rc = s_apply(&ev);
+    }
+    if (rc == 0 && !s_seen(s->contract)) {
+        Pay__ContractFacts f = PAY__CONTRACT_FACTS__INIT;
+        Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
+        f.id = s->contract;
+        f.employer = "acme";
+        f.prison = s->prison;
+        f.has_work_type = 1;
+        f.work_type = s->work_type;
+        f.activity = "Packing";
+        f.start = "2020-01-01";
+        ev.kind_case = PAY__HOURS_EVENT__KIND_CONTRACT;
+        ev.contract = &f;
+        rc = s_apply(&ev);
+    }
+    return rc;
+}
+
 static int s_record(Pay__RecordState *s)
 {
+    if (ident_is_prisoner(s->prisoner) && ident_is_contract(s->contract) && s_facts(s) != 0)
+        return -1;
     Pay__HoursRecorded r = PAY__HOURS_RECORDED__INIT;
     Pay__HoursEvent ev = PAY__HOURS_EVENT__INIT;
     r.record = s;
@@ -355,13 +402,13 @@ static uint64_t s_digest(wage_store_t *ws)
 static uint64_t s_fail_at;   /* the seq whose apply fails once, or 0 */
 
 static int s_failing_apply(MDB_txn *txn, uint64_t seq, const uint8_t *payload, size_t len,
-                           void *arg)
+                           void *arg, feed_refusal_t *why)
 {
     if (seq == s_fail_at) {
         s_fail_at = 0;
         return EIO;
     }
-    return wage_apply_event(txn, seq, payload, len, arg);
+    return wage_apply_event(txn, seq, payload, len, arg, why);
 }
 
 static void s_check_groups(const char *dir)
@@ -612,11 +659,35 @@ int main(void)
     TAP_EQ_INT(s_exception_kind("MDI", "r-7", kind, sizeof kind), 0, "late record listed");
     TAP_EQ_STR(kind, "AFTER_CLOSE", "as AFTER_CLOSE");
 
-    /* A malformed record is skipped, not fatal. */
+    /* A malformed record is refused (the feed quarantines it), and
+     * nothing of it is written. */
     Pay__RecordState bad = r1;
     bad.record_id = "r-bad";
     bad.prisoner = "a1111aa";
-    TAP_EQ_INT(s_record(&bad), 0, "a malformed record does not stop the feed");
+    s_totals(&sum, &before, "-", &spends, &n_exc);
+    TAP_EQ_INT(s_record(&bad), FEED_REFUSED, "a malformed record is refused");
+    s_totals(&sum, &lines, "-", &spends, &n_exc);
+    TAP_EQ_INT(lines, before, "and posts nothing");
+    /* So is a record naming a prisoner the feed never told of. */
+    Pay__RecordState stranger = r1;
+    stranger.record_id = "r-stranger";
+    stranger.prisoner = "Z9999ZZ";
+    Pay__HoursRecorded sr = PAY__HOURS_RECORDED__INIT;
+    Pay__HoursEvent sev = PAY__HOURS_EVENT__INIT;
+    sr.record = &stranger;
+    sev.kind_case = PAY__HOURS_EVENT__KIND_RECORDED;
+    sev.recorded = &sr;
+    TAP_EQ_INT(s_apply(&sev), FEED_REFUSED, "a record for an unknown prisoner is refused");
+    /* A void of a record never priced here, an amendment of one, and an
+     * event of an unknown kind: refused too. */
+    Pay__RecordState ghost = r1;
+    ghost.record_id = "r-ghost";
+    TAP_EQ_INT(s_void(&ghost), FEED_REFUSED, "a void of an unknown record is refused");
+    TAP_EQ_INT(s_amend(&ghost, &ghost), FEED_REFUSED, "an amendment of one is refused");
+    Pay__HoursEvent empty = PAY__HOURS_EVENT__INIT;
+    TAP_EQ_INT(s_apply(&empty), FEED_REFUSED, "an event of no known kind is refused");
+    s_totals(&sum, &lines, "-", &spends, &n_exc);
+    TAP_EQ_INT(lines, before, "none of them posted anything");
 
     s_check_journal(dir);
     s_check_pack_line();
