@@ -155,7 +155,7 @@ def port_free(port):
         s.close()
 
 
-def free_port_base(offsets=(0, 1, 10, 20, 21)):
+def free_port_base(offsets=(0, 1, 10, 20, 21, 30, 31, 40, 41)):
     """A base port such that base+offset is free for every offset (the
     layout of scripts/demo's PAY_DEMO_PORT_BASE)."""
     for _ in range(200):

@@ -13,6 +13,7 @@ the services, loads the sample and must print:
     the sample that the run wrote),
   - the invoices issued, each with the path of a PDF that exists,
   - a clean reconciliation,
+  - every document e-mailed once (to the demo's SMTP sink, ./data/mail),
 and show every refused row as one of the sample's expected ones. Run a second
 time, it must work and duplicate nothing: the same invoice numbers, the same
 totals, the same counts in the services. The README's test command is not
@@ -244,6 +245,15 @@ def main():
         ok("Try, in another terminal:" in out and "payctl" in out.split("Try,")[-1],
            "it tells the user which payctl commands to try")
 
+        # E-mail: one message per document in ./data/mail, each SENT.
+        mail = os.path.join(data, "mail")
+        mails1 = sorted(f for f in os.listdir(mail) if f.endswith(".eml")) \
+            if os.path.isdir(mail) else []
+        dl = section(out, "e-mail delivery")
+        sent = [l.split()[0] for l in dl if re.match(r"(INV|CRN)-\d{6} .* SENT ", l)]
+        eq((len(mails1), sorted(sent)), (len(r1["invoices"]), sorted(x[0] for x in r1["invoices"])),
+           "every document is e-mailed once to the demo's SMTP sink (./data/mail) and SENT")
+
         # The second run: works, duplicates nothing.
         rc2, out2, left2, took2 = run_main_job(clone, main_cmd, env)
         note("second run: exit %s after %.0f s" % (rc2, took2))
@@ -260,6 +270,9 @@ def main():
         eq(r2["status"], r1["status"],
            "the services' counts (feed head, records, documents) are unchanged")
         ok(r2["clean"], "the second run's reconciliation is clean")
+        mails2 = sorted(f for f in os.listdir(mail) if f.endswith(".eml")) \
+            if os.path.isdir(mail) else []
+        eq(mails2, mails1, "the second run e-mails nothing again")
     except Exception:
         import traceback
         ok(False, "the walk through the README ran to its end", traceback.format_exc())

@@ -15,12 +15,15 @@
  *
  * usage: inv_process_test PATH/TO/pay-invoicing */
 #define _GNU_SOURCE   /* memmem */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -256,6 +259,23 @@ static int s_keys(const char *base, auth_keypair_t *kp)
     return auth_keypair_new(kp) == 0 && auth_keypair_save(kp, path) == 0 ? 0 : -1;
 }
 
+/* 1 if nothing listens on 127.0.0.1:port now (the machine is shared: a
+ * port taken by another test's socket must not fail this one). */
+static int s_port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !mkdtemp(s_dir)) {
@@ -265,7 +285,10 @@ int main(int argc, char **argv)
     s_exe = argv[1];
     log_set_level(LOG_WARN);
     srand((unsigned)getpid());
-    int base = 20000 + (int)(getpid() % 20000);
+    int base = 20000 + (int)(getpid() % 12000);
+    for (int i = 0; i < 200 && !(s_port_free(base) && s_port_free(base + 1)
+                                 && s_port_free(base + 2)); i++)
+        base = 20000 + rand() % 12000;   /* below the ephemeral range */
     snprintf(s_api_ep, sizeof s_api_ep, "tcp://127.0.0.1:%d", base);
     snprintf(s_feed_ep, sizeof s_feed_ep, "tcp://127.0.0.1:%d", base + 1);
     snprintf(s_hours_ep, sizeof s_hours_ep, "tcp://127.0.0.1:%d", base + 2);

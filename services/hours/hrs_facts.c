@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "civil.h"
 #include "feed.h"
@@ -188,5 +189,56 @@ int hrs_facts_publish(hrs_store_t *store, MDB_txn *txn, hrs_facts_kind_t kind,
     free(buf);
     if (rc == 0)
         *emitted = 1;
+    return rc;
+}
+
+typedef struct {
+    hrs_store_t *store;
+    MDB_txn *txn;
+    hrs_facts_kind_t kind;
+    uint64_t at;
+    size_t published;
+} s_catch_up_t;
+
+static int s_publish_one(const char *key, void *arg)
+{
+    s_catch_up_t *c = arg;
+    uint8_t *after = NULL;
+    size_t alen = 0;
+    int emitted = 0;
+    int rc = hrs_facts_pack(c->store, c->txn, c->kind, key, &after, &alen);
+    if (rc == 0)
+        rc = hrs_facts_publish(c->store, c->txn, c->kind, NULL, 0, after, alen, c->at, &emitted);
+    free(after);
+    c->published += (size_t)emitted;
+    return rc;
+}
+
+static int s_catch_up_txn(MDB_txn *txn, void *arg)
+{
+    s_catch_up_t *c = arg;
+    bool pending = false;
+    c->txn = txn;
+    c->published = 0;   /* the body may run again after the map grows */
+    int rc = hrs_store_facts_pending(c->store, txn, true, &pending);
+    if (rc != 0 || !pending)
+        return rc;
+    static const hrs_store_entity_t order[] = {HRS_ENTITY_PRISON, HRS_ENTITY_PRISONER,
+                                               HRS_ENTITY_CONTRACT};
+    static const hrs_facts_kind_t kinds[] = {HRS_FACTS_PRISON, HRS_FACTS_PRISONER,
+                                             HRS_FACTS_CONTRACT};
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        c->kind = kinds[i];
+        rc = hrs_store_each_key(c->store, txn, order[i], s_publish_one, c);
+    }
+    return rc;
+}
+
+int hrs_facts_catch_up(hrs_store_t *store, size_t *published)
+{
+    s_catch_up_t c = {store, NULL, HRS_FACTS_PRISON, (uint64_t)time(NULL), 0};
+    int rc = store_write(hrs_store_store(store), s_catch_up_txn, &c);
+    if (published)
+        *published = rc == 0 ? c.published : 0;
     return rc;
 }

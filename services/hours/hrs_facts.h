@@ -42,4 +42,11 @@ int hrs_facts_publish(hrs_store_t *store, MDB_txn *txn, hrs_facts_kind_t kind,
                       const uint8_t *before, size_t blen, const uint8_t *after, size_t alen,
                       uint64_t at, int *emitted);
 
+/* After a migration from the first release (hrs_store_facts_pending):
+ * publishes every stored prison, prisoner and contract, and clears the
+ * mark, in one write transaction; otherwise does nothing. Call once the
+ * store is open, before serving. Sets *published (may be NULL). Returns 0
+ * or an LMDB error. */
+int hrs_facts_catch_up(hrs_store_t *store, size_t *published);
+
 #endif

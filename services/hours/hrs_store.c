@@ -1,6 +1,7 @@
 /* hrs_store: see hrs_store.h for the layout. */
 #include "hrs_store.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "hours.pb-c.h"
 #include "log.h"
 #include "server.h"
+#include "store_version.h"
 
 #define S_PACK_MAX 8192
 
@@ -30,6 +32,7 @@ enum {
     DB_EMPLOYERS,
     DB_CURSORS,
     DB_QUARANTINE,
+    DB_META,
     DB_COUNT
 };
 
@@ -38,7 +41,32 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "contracts",   "contracts_by_prison",       "allocations", "records",
     "by_day",      "by_contract", "totals",
     "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,
-    "ref_employers", HRS_DB_CURSORS, FEED_QUARANTINE_DB,        NULL};
+    "ref_employers", HRS_DB_CURSORS, FEED_QUARANTINE_DB,        STORE_META_DB,
+    NULL};
+
+/* Format 2 adds the employers' replica, the invoice feed's cursor and
+ * quarantine (created empty by store_open), and publishes the reference
+ * facts: a first-release outbox holds none, so the consumers' replicas of
+ * prisons, prisoners and contracts would stay empty. Publishing needs the
+ * facts module, which sits above this one, so the step only marks the
+ * store (S_FACTS_PENDING in the meta database) and hrs_facts_catch_up
+ * publishes them all and clears the mark in one later transaction. */
+#define S_FACTS_PENDING "publish_facts"
+
+static int s_to_v2(store_t *store, MDB_txn *txn)
+{
+    return store_put(txn, store_dbi(store, STORE_META_DB), S_FACTS_PENDING,
+                     strlen(S_FACTS_PENDING), "1", 1, 0);
+}
+
+/* Migrations of the hours store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {1, s_to_v2, "0.2.0", "replica of employers, invoice feed cursor and quarantine; "
+                          "publish every prison, prisoner and contract on the feed"},
+    {0},
+};
+static const store_format_t s_format = {"hours", HRS_STORE_FORMAT, s_steps, NULL};
 
 /* Contracts decoded lately, each with the exact bytes it was decoded from:
  * a lookup whose stored value has the same bytes copies the decoded row
@@ -64,15 +92,19 @@ hrs_store_t *hrs_store_open(const char *dir, size_t map_size)
     hrs_store_t *self = calloc(1, sizeof *self);
     if (!self)
         goto fail;
+    if (store_version_precheck(dir, &s_format) != 0)
+        goto fail;
     self->store = store_open(dir, s_db_names, map_size);
-    if (!self->store)
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0)
         goto fail;
     for (int i = 0; i < DB_COUNT; i++)
         self->dbi[i] = store_dbi(self->store, s_db_names[i]);
     return self;
 fail:
-    if (self)
+    if (self) {
+        store_destroy(&self->store);
         free(self);
+    }
     log_error("hours.store", "cannot open the hours store in %s", dir ? dir : "(null)");
     return NULL;
 }
@@ -418,6 +450,67 @@ int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
         return MDB_CORRUPTED;
     *out = (Pay__IncentiveLevel)((uint8_t *)v.mv_data)[0];
     return 0;
+}
+
+int hrs_store_facts_pending(hrs_store_t *self, MDB_txn *txn, bool clear, bool *pending)
+{
+    MDB_val v;
+    MDB_dbi meta = self->dbi[DB_META];
+    int rc = store_get(txn, meta, S_FACTS_PENDING, strlen(S_FACTS_PENDING), &v);
+    *pending = rc == 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || !clear)
+        return rc;
+    MDB_val k = {strlen(S_FACTS_PENDING), S_FACTS_PENDING};
+    return mdb_del(txn, meta, &k, NULL);
+}
+
+int hrs_store_each_key(hrs_store_t *self, MDB_txn *txn, hrs_store_entity_t what,
+                       hrs_store_key_fn *fn, void *arg)
+{
+    MDB_dbi dbi = what == HRS_ENTITY_PRISON     ? self->dbi[DB_PRISONS]
+                  : what == HRS_ENTITY_PRISONER ? self->dbi[DB_PRISONERS]
+                                                : self->dbi[DB_CONTRACTS];
+    /* The keys first: fn writes (publishing), and no cursor may walk a
+     * database being written. These tables hold reference data only. */
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    char **keys = NULL;
+    size_t n = 0, cap = 0;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            char **p = realloc(keys, nc * sizeof *p);
+            if (!p) {
+                rc = ENOMEM;
+                break;
+            }
+            keys = p;
+            cap = nc;
+        }
+        size_t len = k.mv_size && ((char *)k.mv_data)[k.mv_size - 1] == '\0' ? k.mv_size - 1
+                                                                              : k.mv_size;
+        if (!(keys[n] = malloc(len + 1))) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(keys[n], k.mv_data, len);
+        keys[n++][len] = '\0';
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = fn(keys[i], arg);
+    for (size_t i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    return rc;
 }
 
 /* ---- employers (the invoice feed's replica) ------------------------------ */

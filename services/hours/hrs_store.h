@@ -37,6 +37,7 @@
  *   feed_cursors feed name                         -> be64 cursor (feed.h)
  *   feed_quarantine  invoice-feed events not applied (feed_quarantine.h)
  *   server_requests  (server.h's replay store)
+ *   meta             format_version, service, written_by (store_version.h)
  *
  * Every function works inside the caller's transaction and returns 0,
  * MDB_NOTFOUND where it says so, or another LMDB error (MDB_MAP_FULL
@@ -104,8 +105,15 @@ typedef struct {
 
 typedef struct hrs_store_t hrs_store_t;
 
-/* Opens (creating) the environment in `dir` with every database above.
- * Returns NULL on failure (logged). */
+/* The format of the hours store (store_version.h): raise it, and add the
+ * step from the old format to s_steps in hrs_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define HRS_STORE_FORMAT 2
+
+/* Opens (creating) the environment in `dir` with every database above,
+ * and checks its format (store_version_open: a new store is stamped, an
+ * older one migrated, a newer one refused). Returns NULL on failure
+ * (logged). */
 hrs_store_t *hrs_store_open(const char *dir, size_t map_size);
 void hrs_store_destroy(hrs_store_t **self_p);
 
@@ -143,6 +151,19 @@ int hrs_store_custody_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *
                          int32_t date, char out[HRS_PRISON_LEN]);
 int hrs_store_level_on(hrs_store_t *self, MDB_txn *txn, const hrs_prisoner_t *p,
                        int32_t date, Pay__IncentiveLevel *out);
+
+/* Format 2's migration marks the store: the reference facts are still
+ * to be published (hrs_facts_catch_up). Sets *pending; with `clear`,
+ * removes the mark in txn. */
+int hrs_store_facts_pending(hrs_store_t *self, MDB_txn *txn, bool clear, bool *pending);
+
+typedef enum { HRS_ENTITY_PRISON, HRS_ENTITY_PRISONER, HRS_ENTITY_CONTRACT } hrs_store_entity_t;
+/* Calls fn with the key (code, number or id) of every stored prison,
+ * prisoner or contract, in key order, until it returns non-zero; fn may
+ * write in txn. */
+typedef int (hrs_store_key_fn)(const char *key, void *arg);
+int hrs_store_each_key(hrs_store_t *self, MDB_txn *txn, hrs_store_entity_t what,
+                       hrs_store_key_fn *fn, void *arg);
 
 /* The employers learnt from the invoice feed. */
 int hrs_store_put_employer(hrs_store_t *self, MDB_txn *txn, const char *id, const char *name);

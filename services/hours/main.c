@@ -19,6 +19,7 @@
 #include "config.h"
 #include "feed.h"
 #include "hours.pb-c.h"
+#include "hrs_facts.h"
 #include "hrs_invfeed.h"
 #include "hrs_service.h"
 #include "hrs_store.h"
@@ -122,6 +123,14 @@ int main(int argc, char **argv)
     }
     if (!(store = hrs_store_open(dir, (size_t)map_mb << 20)))
         goto done;
+    size_t published = 0;
+    if (hrs_facts_catch_up(store, &published) != 0) {
+        log_error("hours.migrate", "cannot publish the reference facts of the migrated store");
+        goto done;
+    }
+    if (published)
+        log_info("hours.migrate", "published %zu reference facts of the migrated store on the "
+                 "hours feed", published);
     if (!(svc = hrs_service_new(store)))
         goto done;
     if (!(ctx = zmq_ctx_new()))

@@ -84,6 +84,8 @@ static Pay__DocumentSummary *s_summary(inv_reply_t *r, const Pay__StoredDocument
     s->vat_pence = sd->vat_total;
     s->total_pence = sd->total;
     s->period = s_strdup(r, sd->period);
+    if (sd->customer && sd->customer->email)
+        s->email = s_strdup(r, sd->customer->email);
     return s;
 }
 
@@ -668,7 +670,9 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
         return s_list(api, txn, out, req->list->employer && req->list->employer[0]
                                          ? req->list->employer : NULL, 0, 0);
     case PAY__INVOICING_REQUEST__BODY_GET:
-        if (!finance && !employer)
+        /* A service key too: the delivery service (services/mailer)
+         * fetches each document it e-mails. */
+        if (!finance && !employer && role != ROLE_SERVICE)
             break;
         return s_get(api, txn, out, caller, req->get);
     case PAY__INVOICING_REQUEST__BODY_OVERDUE: {

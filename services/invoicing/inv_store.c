@@ -19,6 +19,7 @@
 #include "log.h"
 #include "money.h"
 #include "server.h"
+#include "store_version.h"
 
 struct inv_store_t {
     store_t *store;
@@ -34,16 +35,62 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, NULL,
+    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, STORE_META_DB, NULL,
 };
+
+static int s_publish_employer(inv_store_t *self, MDB_txn *txn, const char *id,
+                              const char *name);
+
+/* Format 2 adds the contracts' replica and the feed quarantine (new
+ * databases, created empty by store_open) and publishes every employer on
+ * the invoice feed: the hours service now refuses a contract for an
+ * employer it was never told of, and a first-release outbox holds none. */
+static int s_to_v2(store_t *store, MDB_txn *txn)
+{
+    inv_store_t view = {0};
+    view.store = store;
+    view.employers = store_dbi(store, "employers");
+    view.outbox = store_dbi(store, INV_DB_OUTBOX);
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, view.employers, &cur);
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Pay__StoredEmployer *e = pay__stored_employer__unpack(NULL, v.mv_size, v.mv_data);
+        if (!e) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        char id[IDENT_EMPLOYER_LEN];
+        snprintf(id, sizeof id, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
+        rc = s_publish_employer(&view, txn, id, e->name ? e->name : "");
+        pay__stored_employer__free_unpacked(e, NULL);
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Migrations of the invoicing store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {1, s_to_v2, "0.2.0", "replica of contracts, feed quarantine; publish every employer"},
+    {0},
+};
+static const store_format_t s_format = {"invoicing", INV_STORE_FORMAT, s_steps, NULL};
 
 inv_store_t *inv_store_open(const char *dir, size_t map_size)
 {
     inv_store_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->store = store_open(dir, s_db_names, map_size);
-    if (!self->store) {
+    self->store = store_version_precheck(dir, &s_format) == 0
+                      ? store_open(dir, s_db_names, map_size) : NULL;
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0) {
+        store_destroy(&self->store);
         free(self);
         return NULL;
     }
@@ -829,6 +876,8 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
     ds.vat_pence = doc.vat_total;
     ds.total_pence = doc.total;
     ds.period = (char *)period->text;
+    /* The recipient, for the delivery service (services/mailer). */
+    ds.email = cus.email;
     Pay__InvoiceIssued ii = PAY__INVOICE_ISSUED__INIT;
     Pay__CreditNoteIssued ci = PAY__CREDIT_NOTE_ISSUED__INIT;
     Pay__InvoiceEvent ev = PAY__INVOICE_EVENT__INIT;

@@ -18,6 +18,7 @@
  *   outbox       be64(seq)                           -> InvoiceEvent (the invoice feed)
  *   cursors      feed name                           -> be64 (hours-feed cursor)
  *   server_requests                                  (server.h)
+ *   meta           format_version, service, written_by (store_version.h)
  *
  * Why per day and per group rather than per record: a line is priced on
  * the SUM of its records, so what a later document must add or take back
@@ -54,6 +55,14 @@
 typedef struct inv_store_t inv_store_t;
 
 
+/* The format of the invoicing store (store_version.h): raise it, and add
+ * the step from the old format to s_steps in inv_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define INV_STORE_FORMAT 2
+
+/* Opens the store in `dir` and checks its format (store_version_open: a
+ * new store is stamped, an older one migrated, a newer one refused).
+ * Returns NULL on failure (logged). */
 inv_store_t *inv_store_open(const char *dir, size_t map_size);
 void inv_store_destroy(inv_store_t **self_p);
 store_t *inv_store_store(inv_store_t *self);

@@ -20,9 +20,11 @@
 #include "pctl_hours.h"
 #include "pctl_import.h"
 #include "pctl_invoices.h"
+#include "pctl_mailer.h"
 #include "pctl_keys.h"
 #include "pctl_ops.h"
 #include "pctl_wages.h"
+#include "pctl_web.h"
 
 /* ---- payctl config: what the configuration resolved to ------------------ */
 
@@ -40,12 +42,12 @@ static int s_config_show(pctl_ctx_t *ctx, int argc, char **argv)
     const pctl_config_t *c = &ctx->cfg;
     char name[64];
     int ok = 1;
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-endpoint", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->endpoint[s].value, pctl_source_name(c->endpoint[s].source)};
         ok &= out_table_add_row(t, row) == 0;
     }
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    for (int s = 0; s < PCTL_SVC_ALL; s++) {
         snprintf(name, sizeof name, "%s-public-key", pctl_service_name((pctl_service_t)s));
         const char *row[] = {name, c->public_key_file[s].value,
                              pctl_source_name(c->public_key_file[s].source)};
@@ -188,6 +190,19 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      "Receivables per employer, VAT output tax, revenue per contract, payments\n"
      "and credit allocations, with account directives, in date order.\n",
      pctl_invoices_journal, NULL},
+    {"deliveries", "[--state S] [--employer E]",
+     "the e-mail delivery of every document (finance; from pay-mailer)",
+     "One row per invoice and credit note: recipient, state (PENDING, SENT or\n"
+     "FAILED), failed tries, whether the UBL went with the PDF, the Message-ID,\n"
+     "when (sent; next try; last try), and the relay's answer or the last\n"
+     "failure. Asks pay-mailer (--mailer-endpoint, --mailer-public-key).\n",
+     pctl_mailer_deliveries, NULL},
+    {"resend", "NUMBER [--to ADDRESS] | --failed", "e-mail a document again (finance)",
+     "Queues the document for sending again: a SENT one goes out under a new\n"
+     "Message-ID, a FAILED one gets a fresh round of tries, a PENDING one is\n"
+     "tried at once. --to replaces the recipient. --failed queues every FAILED\n"
+     "delivery (e.g. after the relay was down for longer than the retries).\n",
+     pctl_mailer_resend, NULL},
     {0},
 };
 
@@ -215,6 +230,24 @@ static const pctl_cmd_t s_quarantine_cmds[] = {
 static const pctl_cmd_t s_feed_cmds[] = {
     {"quarantine", "COMMAND", "events a consumer could not apply", NULL, NULL,
      s_quarantine_cmds},
+    {0},
+};
+
+static const pctl_cmd_t s_web_user_cmds[] = {
+    {"add", "NAME --key NAME.key [--password-file FILE] [--data-dir DIR] [--replace]",
+     "add a web login for pay-web (its key sealed under a password)",
+     "The key pair must be on the services' allow-list (payctl keys grant) with\n"
+     "role finance or employer: that grant is what the login may do. Without\n"
+     "--password-file the password is asked for twice on the terminal. The\n"
+     "store is <data-dir>/web; pay-web may be running.\n",
+     pctl_web_user_add, NULL},
+    {"remove", "NAME [--data-dir DIR]", "remove a web login", NULL, pctl_web_user_remove, NULL},
+    {"list", "[--data-dir DIR]", "list the web logins", NULL, pctl_web_user_list, NULL},
+    {0},
+};
+
+static const pctl_cmd_t s_web_cmds[] = {
+    {"user", "COMMAND", "web logins: add, remove, list", NULL, NULL, s_web_user_cmds},
     {0},
 };
 
@@ -256,11 +289,19 @@ static const pctl_cmd_t s_top_cmds[] = {
      "One row per service and feed it produces or consumes, with the events\n"
      "it quarantined. Exit 1 if any service is down.\n", pctl_status, NULL},
     {"feed", "COMMAND", "the feeds between the services", NULL, NULL, s_feed_cmds},
+    {"health", "[SERVICE]", "probe one service: exit 0 if it answers healthy (for orchestrators)",
+     "SERVICE is hours, wages or invoicing (default: $PAY_SERVICE). One try\n"
+     "waits 1 s (--timeout-ms to change), four tries at most. Without a key\n"
+     "configured and without <keys-dir>/payctl.key, the service's own key pair\n"
+     "<keys-dir>/SERVICE.key is used: a probe running beside the service (an\n"
+     "exec probe, a HEALTHCHECK) needs nothing else.\n",
+     pctl_health, NULL},
     {"backup", "DIR", "a consistent hot backup of each service's store",
      "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
      "each a compact snapshot taken by the running service (finance key). A\n"
      "folder that already holds a backup is refused.\n",
      pctl_backup, NULL},
+    {"web", "COMMAND", "the web portal's logins (pay-web)", NULL, NULL, s_web_cmds},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,
      s_config_show, NULL},
     {0},

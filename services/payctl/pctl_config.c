@@ -11,11 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const s_service_names[PCTL_SVC_COUNT] = {"hours", "wages", "invoicing"};
+static const char *const s_service_names[PCTL_SVC_ALL] = {"hours", "wages", "invoicing",
+                                                          "mailer"};
 
 const char *pctl_service_name(pctl_service_t s)
 {
-    return (int)s >= 0 && s < PCTL_SVC_COUNT ? s_service_names[s] : "?";
+    return (int)s >= 0 && s < PCTL_SVC_ALL ? s_service_names[s] : "?";
 }
 
 const char *pctl_source_name(pctl_source_t s)
@@ -34,11 +35,13 @@ const char *const pctl_config_usage =
     "  --hours-endpoint URL          PAY_HOURS_ENDPOINT       tcp://127.0.0.1:5550\n"
     "  --wages-endpoint URL          PAY_WAGES_ENDPOINT       tcp://127.0.0.1:5560\n"
     "  --invoicing-endpoint URL      PAY_INVOICING_ENDPOINT   tcp://127.0.0.1:5570\n"
+    "  --mailer-endpoint URL         PAY_MAILER_ENDPOINT      tcp://127.0.0.1:5580\n"
     "  --keys-dir DIR                PAY_KEYS_DIR             keys\n"
     "  --key-file FILE               PAY_KEY_FILE             <keys-dir>/payctl.key\n"
     "  --hours-public-key FILE                                <keys-dir>/hours.pub\n"
     "  --wages-public-key FILE                                <keys-dir>/wages.pub\n"
     "  --invoicing-public-key FILE                            <keys-dir>/invoicing.pub\n"
+    "  --mailer-public-key FILE                               <keys-dir>/mailer.pub\n"
     "  --timeout-ms N                PAY_TIMEOUT_MS           5000 (per try; 3 retries)\n"
     "  --config FILE                 PAYCTL_CONFIG            ~/.config/payctl/config\n"
     "  config file lines: key = value (keys as the flags, e.g. hours-endpoint), # comments\n";
@@ -56,11 +59,13 @@ static const s_key_t s_keys[] = {
     {"hours-endpoint", "PAY_HOURS_ENDPOINT", S_OFF(endpoint[PCTL_SVC_HOURS])},
     {"wages-endpoint", "PAY_WAGES_ENDPOINT", S_OFF(endpoint[PCTL_SVC_WAGES])},
     {"invoicing-endpoint", "PAY_INVOICING_ENDPOINT", S_OFF(endpoint[PCTL_SVC_INVOICING])},
+    {"mailer-endpoint", "PAY_MAILER_ENDPOINT", S_OFF(endpoint[PCTL_SVC_MAILER])},
     {"keys-dir", "PAY_KEYS_DIR", S_OFF(keys_dir)},
     {"key-file", "PAY_KEY_FILE", S_OFF(key_file)},
     {"hours-public-key", NULL, S_OFF(public_key_file[PCTL_SVC_HOURS])},
     {"wages-public-key", NULL, S_OFF(public_key_file[PCTL_SVC_WAGES])},
     {"invoicing-public-key", NULL, S_OFF(public_key_file[PCTL_SVC_INVOICING])},
+    {"mailer-public-key", NULL, S_OFF(public_key_file[PCTL_SVC_MAILER])},
     {"timeout-ms", "PAY_TIMEOUT_MS", S_OFF(timeout_ms)},
 };
 
@@ -230,6 +235,7 @@ int pctl_config_load(pctl_config_t *cfg, int *argc, char **argv, char err[PCTL_E
     s_set(&cfg->endpoint[PCTL_SVC_HOURS], "tcp://127.0.0.1:5550", PCTL_SRC_DEFAULT);
     s_set(&cfg->endpoint[PCTL_SVC_WAGES], "tcp://127.0.0.1:5560", PCTL_SRC_DEFAULT);
     s_set(&cfg->endpoint[PCTL_SVC_INVOICING], "tcp://127.0.0.1:5570", PCTL_SRC_DEFAULT);
+    s_set(&cfg->endpoint[PCTL_SVC_MAILER], "tcp://127.0.0.1:5580", PCTL_SRC_DEFAULT);
     s_set(&cfg->keys_dir, "keys", PCTL_SRC_DEFAULT);
     s_set(&cfg->timeout_ms, "5000", PCTL_SRC_DEFAULT);
 
@@ -275,7 +281,7 @@ int pctl_config_load(pctl_config_t *cfg, int *argc, char **argv, char err[PCTL_E
         if (s_set(&cfg->key_file, path, PCTL_SRC_DEFAULT) != 0)
             goto too_long;
     }
-    for (int s = 0; s < PCTL_SVC_COUNT; s++)
+    for (int s = 0; s < PCTL_SVC_ALL; s++)
         if (!cfg->public_key_file[s].value[0]) {
             snprintf(path, sizeof path, "%s/%s.pub", cfg->keys_dir.value, s_service_names[s]);
             if (s_set(&cfg->public_key_file[s], path, PCTL_SRC_DEFAULT) != 0)

@@ -13,6 +13,7 @@
  *   hours endpoint      --hours-endpoint      PAY_HOURS_ENDPOINT      tcp://127.0.0.1:5550
  *   wages endpoint      --wages-endpoint      PAY_WAGES_ENDPOINT      tcp://127.0.0.1:5560
  *   invoicing endpoint  --invoicing-endpoint  PAY_INVOICING_ENDPOINT  tcp://127.0.0.1:5570
+ *   mailer endpoint     --mailer-endpoint     PAY_MAILER_ENDPOINT     tcp://127.0.0.1:5580
  *   keys folder         --keys-dir            PAY_KEYS_DIR            keys
  *   own key pair        --key-file            PAY_KEY_FILE            <keys-dir>/payctl.key
  *   server public keys  --hours-public-key... (files)                 <keys-dir>/<service>.pub
@@ -33,11 +34,17 @@
 #define PCTL_PATH_LEN 1024
 #define PCTL_ERR_LEN 512
 
+/* The three core services come first: `status`, `backup` and the other
+ * commands that speak to "every service" loop over [0, PCTL_SVC_COUNT).
+ * The delivery service (pay-mailer) follows them, configured the same way
+ * and used only by its own commands (pctl_mailer.h). */
 typedef enum {
     PCTL_SVC_HOURS = 0,
     PCTL_SVC_WAGES,
     PCTL_SVC_INVOICING,
-    PCTL_SVC_COUNT
+    PCTL_SVC_COUNT,
+    PCTL_SVC_MAILER = PCTL_SVC_COUNT,
+    PCTL_SVC_ALL
 } pctl_service_t;
 
 /* Where a value came from, for `payctl config` and error messages. */
@@ -49,15 +56,15 @@ typedef struct {
 } pctl_setting_t;
 
 typedef struct {
-    pctl_setting_t endpoint[PCTL_SVC_COUNT];
-    pctl_setting_t public_key_file[PCTL_SVC_COUNT];   /* the server's .pub */
+    pctl_setting_t endpoint[PCTL_SVC_ALL];
+    pctl_setting_t public_key_file[PCTL_SVC_ALL];     /* the server's .pub */
     pctl_setting_t keys_dir;
     pctl_setting_t key_file;                          /* payctl's own .key */
     pctl_setting_t timeout_ms;
     char config_file[PCTL_PATH_LEN];                  /* the file read, or "" */
 } pctl_config_t;
 
-/* "hours", "wages", "invoicing". */
+/* "hours", "wages", "invoicing", "mailer". */
 const char *pctl_service_name(pctl_service_t s);
 /* "default", "config file", "environment", "flag". */
 const char *pctl_source_name(pctl_source_t s);

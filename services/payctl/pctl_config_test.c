@@ -24,6 +24,7 @@ static void s_write(const char *path, const char *text)
 static void s_clear_env(void)
 {
     const char *vars[] = {"PAY_HOURS_ENDPOINT", "PAY_WAGES_ENDPOINT", "PAY_INVOICING_ENDPOINT",
+                          "PAY_MAILER_ENDPOINT",
                           "PAY_KEY_FILE", "PAY_KEYS_DIR", "PAYCTL_CONFIG", "PAY_TIMEOUT_MS"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
         unsetenv(vars[i]);
@@ -42,6 +43,9 @@ static void test_defaults(void)
     TAP_EQ_STR(cfg.endpoint[PCTL_SVC_WAGES].value, "tcp://127.0.0.1:5560", "wages default");
     TAP_EQ_STR(cfg.endpoint[PCTL_SVC_INVOICING].value, "tcp://127.0.0.1:5570",
                "invoicing default");
+    TAP_EQ_STR(cfg.endpoint[PCTL_SVC_MAILER].value, "tcp://127.0.0.1:5580", "mailer default");
+    TAP_EQ_STR(cfg.public_key_file[PCTL_SVC_MAILER].value, "keys/mailer.pub",
+               "mailer key from the keys folder");
     TAP_EQ_STR(cfg.keys_dir.value, "keys", "keys dir default");
     TAP_EQ_STR(cfg.key_file.value, "keys/payctl.key", "key file default");
     TAP_EQ_STR(cfg.public_key_file[PCTL_SVC_WAGES].value, "keys/wages.pub",

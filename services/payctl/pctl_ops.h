@@ -28,6 +28,13 @@
  *       (a down one fails fast), then for the copy with a 120 s timeout
  *       (unless --timeout-ms / PAY_TIMEOUT_MS is set), so that a slow copy
  *       is not resent into its own EEXIST.
+ *   health [SERVICE]
+ *       the probe an orchestrator runs beside a service (liveness,
+ *       readiness, HEALTHCHECK): asks SERVICE (default $PAY_SERVICE) for
+ *       its health with a 1 s timeout per try (unless --timeout-ms or
+ *       PAY_TIMEOUT_MS says otherwise); exit 0 and one line if it answers
+ *       healthy, else 1. With no key configured and no <keys-dir>/payctl.key,
+ *       it uses <keys-dir>/SERVICE.key, the service's own key pair.
  *
  * Ownership: nothing outlives a command. */
 #ifndef PAYCTL_PCTL_OPS_H
@@ -40,6 +47,7 @@
 int pctl_reconcile(pctl_ctx_t *ctx, int argc, char **argv);
 int pctl_status(pctl_ctx_t *ctx, int argc, char **argv);
 int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_health(pctl_ctx_t *ctx, int argc, char **argv);
 
 /* "OK" when captured == priced and billable captured == invoiced or
  * pending, else "MISMATCH" (FORMATS.md). Pure; for the tests. */

@@ -10,13 +10,33 @@
 #include "feed.h"
 #include "log.h"
 #include "server.h"
+#include "store_version.h"
 
 static const char *const s_db_names[] = {
     "ledger", "by_prisoner", "balances", "records", "weeks", "prison_weeks",
     "rates", "policies", "outside", "deductions", "adjustments", "exceptions",
     "cursor", SERVER_REQUESTS_DB, "ref_prisons", "ref_prisoners", "ref_contracts",
-    FEED_QUARANTINE_DB, NULL,
+    FEED_QUARANTINE_DB, STORE_META_DB, NULL,
 };
+
+/* Format 2 adds the replica of the hours service's reference facts and
+ * the feed quarantine: new databases that store_open creates empty. The
+ * replica fills from the facts the hours service publishes when its own
+ * store is migrated (hrs_facts_catch_up), which follow on the feed. */
+static int s_to_v2(store_t *store, MDB_txn *txn)
+{
+    (void)store;
+    (void)txn;
+    return 0;
+}
+
+/* Migrations of the wages store, one row per format (store_version.h):
+ * {from, step function, first release writing from + 1, what it changes}. */
+static const store_step_t s_steps[] = {
+    {1, s_to_v2, "0.2.0", "replica of prisons, prisoners and contracts; feed quarantine"},
+    {0},
+};
+static const store_format_t s_format = {"wages", WAGE_STORE_FORMAT, s_steps, NULL};
 
 static void *s_arena_alloc(void *data, size_t size)
 {
@@ -86,8 +106,10 @@ wage_store_t *wage_store_new(const char *dir, size_t map_size)
     self->cache = calloc(WAGE_CACHE_SLOTS, sizeof *self->cache);
     if (!self->arena.buf || !self->cache)
         goto fail;
+    if (store_version_precheck(dir, &s_format) != 0)
+        goto fail;
     self->store = store_open(dir, s_db_names, map_size ? map_size : (size_t)256 << 20);
-    if (!self->store)
+    if (!self->store || store_version_open(self->store, &s_format, dir) != 0)
         goto fail;
     self->ledger = store_dbi(self->store, "ledger");
     self->by_prisoner = store_dbi(self->store, "by_prisoner");

@@ -27,6 +27,7 @@
  *   ref_prisons, ref_prisoners, ref_contracts   the hours service's facts
  *                 (wage_ref.h)
  *   server_requests                (server.h)
+ *   meta           format_version, service, written_by (store_version.h)
  *
  * Ownership: wage_store_new returns an object owned by the caller, freed by
  * wage_store_destroy. Messages returned by the get helpers are owned by the
@@ -129,7 +130,14 @@ typedef struct {
     wage_group_t group;
 } wage_store_t;
 
-/* Opens the environment in `dir`. Returns NULL on failure (logged). */
+/* The format of the wages store (store_version.h): raise it, and add the
+ * step from the old format to s_steps in wage_store.c, when the layout
+ * above or a stored message changes incompatibly. */
+#define WAGE_STORE_FORMAT 2
+
+/* Opens the environment in `dir` and checks its format
+ * (store_version_open: a new store is stamped, an older one migrated, a
+ * newer one refused). Returns NULL on failure (logged). */
 wage_store_t *wage_store_new(const char *dir, size_t map_size);
 void wage_store_destroy(wage_store_t **self_p);
 
