@@ -103,7 +103,7 @@ backup() {
   for s in hours wages invoicing; do mdb_stat -e $d/$s >/dev/null || return 1; done
 }
 check "README: payctl backup under /var/lib/prison-payroll/backups" backup
-check "the stores record format 1" sh -c 'for s in hours wages invoicing; do
+check "the stores record their format" sh -c 'for s in hours wages invoicing; do
   mdb_dump -p -s meta /var/lib/prison-payroll/$s | grep -qx " format_version" || exit 1; done'
 stop() {
   kill -TERM "${pids[@]}"
