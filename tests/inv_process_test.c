@@ -316,7 +316,7 @@ int main(int argc, char **argv)
     /* The stand-in hours producer. */
     s_ctx = zmq_ctx_new();
     auth_t *auth = auth_new(s_ctx, hours_allow);
-    const char *dbs[] = { "outbox", NULL };
+    const char *dbs[] = { "outbox", FEED_META_DB, NULL };
     snprintf(path, sizeof path, "%s/hours-data", s_dir);
     s_hours_store = store_open(path, dbs, 0);
     s_producer = auth && s_hours_store

@@ -102,6 +102,7 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PAY")}
         self.env.update({
             "HOME": tmp, "PAY_KEYS_DIR": self.keys,
+            "PAY_BACKUP_DIR": os.path.join(tmp, "backups"),
             "PAY_HOURS_ENDPOINT": self.ep("hours"),
             "PAY_WAGES_ENDPOINT": self.ep("wages"),
             "PAY_INVOICING_ENDPOINT": self.ep("invoicing"),

@@ -1,4 +1,5 @@
 /* inv_api: see inv_api.h. */
+#include "backup.h"
 #include "inv_api.h"
 
 #include <errno.h>
@@ -617,22 +618,24 @@ static int s_health(inv_api_t *api, MDB_txn *txn, inv_reply_t *r)
     return 0;
 }
 
-/* A compact hot backup (store_backup) into the folder the caller names, on
- * this host. It reads a committed snapshot, so it never sees the batch in
- * hand half done; an existing data.mdb there is refused, never replaced. */
+/* A compact hot backup, named by the caller, under the service's backup
+ * folder: checked here, taken off the loop by the service's handler
+ * (backup.h), which answers it once the copy is on disk. */
 static int s_backup(inv_api_t *api, inv_reply_t *r, const Pay__InvoicingBackup *b)
 {
-    if (!b->dir || !b->dir[0] || strlen(b->dir) > 512) {
-        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+    char err[BACKUP_ERR_LEN];
+    (void)api;
+    if (b->dir) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "dir: no longer accepted; a backup is "
+                 "given a name and goes under the service's --backup-dir");
         return 0;
     }
-    int rc = store_backup(inv_store_store(api->store), b->dir);
-    if (rc == EEXIST)
-        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s already holds a data.mdb", b->dir);
-    else if (rc != 0)
-        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
-    else
-        s_status(r, PAY__STATUS__OK, "backup written to %s/data.mdb", b->dir);
+    if (backup_name_check(b->name, err) != 0) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "%s", err);
+        return 0;
+    }
+    r->backup = b;
+    s_status(r, PAY__STATUS__OK, "backup %s accepted", b->name);
     return 0;
 }
 
@@ -712,7 +715,6 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
     case PAY__INVOICING_REQUEST__BODY_BACKUP:
         if (!finance)
             break;
-        out->readonly = 0;   /* keep the answer: a resend must not see EEXIST */
         return s_backup(api, out, req->backup);
     /* Reports (inv_report.c): finance for any employer, an employer for
      * its own; the journal is finance's. */

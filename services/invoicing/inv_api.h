@@ -37,6 +37,10 @@ typedef struct {
     Pay__InvoicingReply reply;
     int readonly;                  /* the request changed nothing */
     inv_arena_block_t *arena;
+    /* A backup request that passed the role and name checks: the server
+     * loop's handler takes it (backup_handle, off the loop) and answers it
+     * instead of `reply`. Points into the request. */
+    const Pay__InvoicingBackup *backup;
 } inv_reply_t;
 
 /* Fills out->reply. Returns 0 to keep the request's writes, or non-zero

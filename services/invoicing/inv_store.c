@@ -35,7 +35,8 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, STORE_META_DB, NULL,
+    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, STORE_META_DB,
+    FEED_META_DB, NULL,
 };
 
 static int s_publish_employer(inv_store_t *self, MDB_txn *txn, const char *id,

@@ -27,11 +27,13 @@
 #include "inv_api.h"
 #include "inv_store.h"
 #include "hup.h"
+#include "backup.h"
 #include "log.h"
 #include "server.h"
 
 typedef struct {
     inv_api_t api;
+    backup_t *backup;
     server_t *server;
     feed_producer_t *producer;
     feed_consumer_t *consumer;
@@ -43,12 +45,22 @@ static int s_handler(void *svc, server_call_t *call, const auth_identity_t *call
 {
     s_svc_t *s = svc;
     inv_reply_t rep;
-    (void)request_id;
     int rc = inv_api_handle(&s->api, caller, (const Pay__InvoicingRequest *)request, txn, &rep);
     if (rep.readonly)
         server_call_readonly(call);
-    if (server_reply(call, &rep.reply.base) != 0 && rc == 0)
+    if (rc == 0 && rep.reply.health && s->consumer) {
+        feed_consumer_stats_t fs;
+        feed_consumer_stats(s->consumer, &fs);
+        rep.reply.health->has_feed_pruned = 1;
+        rep.reply.health->feed_pruned = fs.pruned;
+    }
+    if (rc == 0 && rep.backup) {
+        /* Off the loop; answered when the copy is on disk. */
+        rc = backup_handle(s->backup, call, caller, request_id, rep.backup->name,
+                           rep.backup->dir != NULL);
+    } else if (server_reply(call, &rep.reply.base) != 0 && rc == 0) {
         rc = -1;
+    }
     inv_reply_free(&rep);
     return rc;
 }
@@ -211,11 +223,21 @@ int main(int argc, char **argv)
           "days after a period ends before it is issued automatically", NULL },
         { "auto-issue", "PAY_AUTO_ISSUE", "yes", "issue automatically (yes/no)", NULL },
         { "map-mb", "PAY_INVOICING_MAP_MB", "256", "initial LMDB map size in MiB", NULL },
+        { "backup-dir", "PAY_BACKUP_DIR", NULL,
+          "folder of the backups (default <data-dir>/backups); a backup NAME goes to "
+          "<backup-dir>/NAME/invoicing", NULL },
+        { "feed-consumers", "PAY_INVOICE_FEED_CONSUMERS", "",
+          "allow-list names of the invoice feed's consumers, comma-separated; the outbox is "
+          "pruned below what all of them acknowledged (none: never pruned)", NULL },
+        { "feed-retain", "PAY_FEED_RETAIN", "100000",
+          "events the outbox always keeps, pruned or not", NULL },
         { "today", "PAY_TODAY", NULL, "pin today's date YYYY-MM-DD (tests and demos)", NULL },
         { NULL, NULL, NULL, NULL, NULL },
     };
     int status = 1;
-    long auto_days = 0, map_mb = 256;
+    long auto_days = 0, map_mb = 256, retain = 0;
+    char consumers_buf[1024], backup_root[1024];
+    const char *consumers[FEED_MAX_CONSUMERS + 1];
     void *ctx = NULL;
     auth_t *auth = NULL;
     s_svc_t svc;
@@ -240,10 +262,22 @@ int main(int argc, char **argv)
         clock_set_today(day);
     }
     if (config_get_long(opts, "auto-issue-days", 0, 365, &auto_days) != 0
-        || config_get_long(opts, "map-mb", 1, 1 << 20, &map_mb) != 0) {
-        log_error("config.value", "--auto-issue-days 0..365 and --map-mb must be integers");
+        || config_get_long(opts, "map-mb", 1, 1 << 20, &map_mb) != 0
+        || config_get_long(opts, "feed-retain", 1, 1L << 40, &retain) != 0) {
+        log_error("config.value", "--auto-issue-days 0..365, --map-mb and --feed-retain "
+                  "must be integers");
         return 2;
     }
+    if (feed_consumer_names(config_get(opts, "feed-consumers"), consumers_buf,
+                            sizeof consumers_buf, consumers) < 0) {
+        log_error("config.value", "--feed-consumers: up to %d comma-separated allow-list names",
+                  FEED_MAX_CONSUMERS);
+        return 2;
+    }
+    if (config_get(opts, "backup-dir"))
+        snprintf(backup_root, sizeof backup_root, "%s", config_get(opts, "backup-dir"));
+    else
+        snprintf(backup_root, sizeof backup_root, "%s/backups", config_get(opts, "data-dir"));
     const char *keys_dir = config_get(opts, "keys-dir");
     char allow_default[1024];
     const char *allow = config_get(opts, "allow-file");
@@ -284,8 +318,15 @@ int main(int argc, char **argv)
     svc.server = server_new(ctx, inv_store_store(svc.api.store), &sc);
     if (!svc.server)
         goto done;
+    svc.backup = backup_new(inv_store_store(svc.api.store), backup_root, "invoicing");
+    if (!svc.backup || backup_attach(svc.backup, svc.server) != 0)
+        goto done;
+    feed_producer_opts_t po;
+    memset(&po, 0, sizeof po);
+    po.consumers = consumers;
+    po.retain = (uint64_t)retain;
     svc.producer = feed_producer_new(ctx, inv_store_store(svc.api.store), auth, INV_DB_OUTBOX,
-                                     config_get(opts, "feed-endpoint"), &keys, NULL);
+                                     config_get(opts, "feed-endpoint"), &keys, &po);
     if (!svc.producer)
         goto done;
     feed_consumer_opts_t co;
@@ -316,6 +357,7 @@ int main(int argc, char **argv)
     status = server_run(svc.server) == 0 ? 0 : 1;
     log_info("invoicing.stop", "stopped %s", status == 0 ? "cleanly" : "after an error");
 done:
+    backup_destroy(&svc.backup);
     feed_consumer_destroy(&svc.consumer);
     feed_producer_destroy(&svc.producer);
     server_destroy(&svc.server);

@@ -296,10 +296,13 @@ static const pctl_cmd_t s_top_cmds[] = {
      "<keys-dir>/SERVICE.key is used: a probe running beside the service (an\n"
      "exec probe, a HEALTHCHECK) needs nothing else.\n",
      pctl_health, NULL},
-    {"backup", "DIR", "a consistent hot backup of each service's store",
-     "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
-     "each a compact snapshot taken by the running service (finance key). A\n"
-     "folder that already holds a backup is refused.\n",
+    {"backup", "NAME", "a consistent hot backup of each service's store",
+     "Each service writes a compact snapshot of its store, off its request\n"
+     "loop, to <backup-dir>/NAME/<service>/data.mdb on its own host, where\n"
+     "<backup-dir> is the service's --backup-dir (PAY_BACKUP_DIR; default\n"
+     "<data-dir>/backups). NAME is 1-64 letters, digits, '.', '_' or '-' (no\n"
+     "path; not starting with '.'); a name already used is refused. Finance\n"
+     "key. Restoring: docs/operations.md.\n",
      pctl_backup, NULL},
     {"web", "COMMAND", "the web portal's logins (pay-web)", NULL, NULL, s_web_cmds},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,

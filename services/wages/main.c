@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "civil.h"
 #include "clock.h"
 #include "config.h"
@@ -126,12 +127,17 @@ int main(int argc, char **argv)
         {"max-batch", "PAY_WAGES_MAX_BATCH", "256", "requests per group commit", NULL},
         {"feed-window", "PAY_WAGES_FEED_WINDOW", "16384", "hours-feed credit window (events)", NULL},
         {"export-journal", NULL, NULL, "write the ledger as an hledger journal to FILE ('-': stdout) and exit", NULL},
+        {"backup-dir", "PAY_BACKUP_DIR", NULL,
+         "folder of the backups (default <data-dir>/backups); a backup NAME goes to "
+         "<backup-dir>/NAME/wages", NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
     const char *usage = "pay-wages [--data-dir DIR] [--endpoint EP] [--hours-feed EP] "
                         "[--keys-dir DIR] [--allow-file FILE] [--living-wage ROWS] "
                         "[--today YYYY-MM-DD] [--export-journal FILE]";
     char dir[PATH_MAX], key_path[PATH_MAX], hours_pub[PATH_MAX], allow_path[PATH_MAX];
+    char backup_root[PATH_MAX];
+    backup_t *backup = NULL;
     wage_store_t *ws = NULL;
     void *ctx = NULL;
     auth_t *auth = NULL;
@@ -169,7 +175,11 @@ int main(int argc, char **argv)
     if (s_path(dir, sizeof dir, config_get(opts, "data-dir"), "wages") != 0
         || s_path(key_path, sizeof key_path, keys_dir, "wages.key") != 0
         || s_path(hours_pub, sizeof hours_pub, keys_dir, "hours.pub") != 0
-        || s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0) {
+        || s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0
+        || (config_get(opts, "backup-dir")
+                ? snprintf(backup_root, sizeof backup_root, "%s", config_get(opts, "backup-dir"))
+                : s_path(backup_root, sizeof backup_root, config_get(opts, "data-dir"),
+                         "backups")) >= (int)sizeof backup_root) {
         fprintf(stderr, "pay-wages: a path is too long\n");
         return 2;
     }
@@ -203,7 +213,7 @@ int main(int argc, char **argv)
         log_error("wages.auth", "cannot start the ZAP handler with %s", allow);
         goto done;
     }
-    wage_api_t api = { ws, NULL };
+    wage_api_t api = { ws, NULL, NULL };
     server_config_t cfg = {
         .endpoint = config_get(opts, "endpoint"),
         .keys = &keys,
@@ -216,6 +226,10 @@ int main(int argc, char **argv)
     };
     if (!(server = server_new(ctx, ws->store, &cfg)))
         goto done;
+    if (!(backup = backup_new(ws->store, backup_root, "wages"))
+        || backup_attach(backup, server) != 0)
+        goto done;
+    api.backup = backup;
     feed_consumer_opts_t fopts = { .name = "wages", .window = (uint32_t)window,
                                    .group = wage_apply_group };
     if (!(consumer = feed_consumer_new(ctx, ws->store, "cursor", WAGE_CURSOR_FEED,
@@ -239,6 +253,7 @@ int main(int argc, char **argv)
         exit_code = 0;
     log_info("wages.stop", "stopped %s", exit_code == 0 ? "cleanly" : "after an error");
 done:
+    backup_destroy(&backup);
     feed_consumer_destroy(&consumer);
     server_destroy(&server);
     auth_destroy(&auth);
