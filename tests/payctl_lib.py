@@ -67,6 +67,26 @@ PEOPLE = {
 }
 SERVICES = ("hours", "wages", "invoicing")
 
+# The supplier's details for the tests' pay-invoicing (it issues nothing
+# without them): a configuration file as an operator would write one.
+SUPPLIER_CONFIG = """# supplier details for the test deployment
+name = Prison Industries Trading Unit
+address = 102 Petty France, London
+postcode = SW1H 9AJ
+vat_number = GB123456782
+email = billing@industries.example
+bank_account_name = Prison Industries Trading Unit
+sort_code = 20-00-00
+account_number = 31926819
+"""
+
+
+def write_supplier_config(folder):
+    path = os.path.join(folder, "supplier.conf")
+    with open(path, "w") as f:
+        f.write(SUPPLIER_CONFIG)
+    return path
+
 
 class Cluster:
     def __init__(self, tmp, payctl, hours, wages, invoicing, today):
@@ -119,7 +139,8 @@ class Cluster:
         return [self.exe["invoicing"], "--data-dir", os.path.join(self.tmp, "data-inv"),
                 "--keys-dir", self.keys, "--endpoint", self.ep("invoicing"),
                 "--feed-endpoint", self.ep("invfeed"), "--hours-feed", feed,
-                "--allow-file", allow, "--auto-issue", "no"]
+                "--allow-file", allow, "--auto-issue", "no",
+                "--supplier-config", write_supplier_config(self.tmp)]
 
     def start(self, svc, hours_feed=None):
         """hours_feed: another hours feed endpoint, e.g. a dead one, so that

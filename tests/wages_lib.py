@@ -408,6 +408,9 @@ def parse_journal(path):
             if not line or line.startswith(";"):
                 cur = None
                 continue
+            if line.startswith("commodity ") or line.startswith("account "):
+                cur = None   # directives: the commodity, each account and its type
+                continue
             if not line.startswith(" "):
                 head, _, comment = line.partition("  ; ")
                 words = head.split(" ")

@@ -87,6 +87,9 @@ static int s_auto_fn(MDB_txn *txn, void *arg)
     inv_issue_opts_t o;
     inv_issued_t *out = NULL;
     size_t n = 0;
+    char missing[256];
+    if (inv_supplier_missing(&a->svc->api.supplier, missing, sizeof missing) > 0)
+        return 0;   /* said at start; nothing is issued with made-up details */
     memset(&o, 0, sizeof o);
     o.issue_date = a->today;
     o.automatic = 1;
@@ -128,6 +131,54 @@ static int s_after_commit(void *arg)
     return feed_producer_pump(((s_svc_t *)arg)->producer);
 }
 
+/* The supplier's details: the --supplier-config file, then each
+ * --supplier-* flag (or its variable) over it. A malformed value stops the
+ * service (exit 2); a missing one only stops issuing, with a log line here
+ * and a refusal to every issue request that names what is missing. */
+static int s_load_supplier(const config_opt_t *opts, inv_supplier_t *sup)
+{
+    static const char *const flags[][2] = {
+        { "supplier-name", "name" }, { "supplier-address", "address" },
+        { "supplier-postcode", "postcode" }, { "supplier-vat", "vat_number" },
+        { "supplier-email", "email" }, { "supplier-endpoint", "peppol_endpoint" },
+        { "supplier-bank-account-name", "bank_account_name" },
+        { "supplier-sort-code", "sort_code" }, { "supplier-account-number", "account_number" },
+        { "supplier-iban", "iban" },
+    };
+    char why[320], missing[256];
+    const char *path = config_get(opts, "supplier-config");
+    memset(sup, 0, sizeof *sup);
+    if (path && path[0]) {
+        FILE *f = fopen(path, "r");
+        char text[8192];
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        int too_long = f && !feof(f);
+        if (f)
+            fclose(f);
+        if (!f || too_long) {
+            log_error("config.supplier", "cannot read the supplier configuration %s%s", path,
+                      too_long ? " (over 8 KiB)" : "");
+            return -1;
+        }
+        text[n] = '\0';
+        if (inv_supplier_parse(sup, text, why, sizeof why) != 0) {
+            log_error("config.supplier", "%s: %s", path, why);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) {
+        const char *v = config_get(opts, flags[i][0]);
+        if (v && inv_supplier_set(sup, flags[i][1], v, why, sizeof why) != 0) {
+            log_error("config.supplier", "--%s: %s", flags[i][0], why);
+            return -1;
+        }
+    }
+    if (inv_supplier_missing(sup, missing, sizeof missing) > 0)
+        log_warn("config.supplier", "the supplier is not fully configured (missing %s): "
+                 "nothing will be issued until it is", missing);
+    return 0;
+}
+
 static int s_load_key(const char *dir, const char *file, auth_keypair_t *kp)
 {
     char path[1024];
@@ -149,14 +200,25 @@ int main(int argc, char **argv)
         { "hours-feed", "PAY_HOURS_FEED", "tcp://127.0.0.1:5551", "hours feed to consume", NULL },
         { "keys-dir", "PAY_KEYS_DIR", "keys", "holds invoicing.key and hours.pub", NULL },
         { "allow-file", "PAY_ALLOW_FILE", NULL, "client allow-list (default <keys-dir>/allow.txt)", NULL },
-        { "supplier-name", "PAY_SUPPLIER_NAME", "Prison Industries", "supplier legal name", NULL },
-        { "supplier-address", "PAY_SUPPLIER_ADDRESS", "102 Petty France, London",
-          "supplier postal address", NULL },
-        { "supplier-postcode", "PAY_SUPPLIER_POSTCODE", "SW1H 9AJ", "supplier postcode", NULL },
-        { "supplier-vat", "PAY_SUPPLIER_VAT", "GB123456789", "supplier VAT number", NULL },
-        { "supplier-email", "PAY_SUPPLIER_EMAIL", "", "supplier contact e-mail", NULL },
-        { "supplier-endpoint", "PAY_SUPPLIER_ENDPOINT", "",
+        /* The supplier: no defaults, nothing is issued until configured. */
+        { "supplier-config", "PAY_SUPPLIER_CONFIG", NULL,
+          "file of supplier details, key = value lines (keys: the --supplier-* names "
+          "below with _ for -, vat_number, peppol_endpoint)", NULL },
+        { "supplier-name", "PAY_SUPPLIER_NAME", NULL, "supplier legal name", NULL },
+        { "supplier-address", "PAY_SUPPLIER_ADDRESS", NULL,
+          "supplier postal address (\"street, town\")", NULL },
+        { "supplier-postcode", "PAY_SUPPLIER_POSTCODE", NULL, "supplier postcode", NULL },
+        { "supplier-vat", "PAY_SUPPLIER_VAT", NULL, "supplier VAT number, GB and 9 digits", NULL },
+        { "supplier-email", "PAY_SUPPLIER_EMAIL", NULL, "supplier contact e-mail", NULL },
+        { "supplier-endpoint", "PAY_SUPPLIER_ENDPOINT", NULL,
           "supplier Peppol endpoint scheme:id (default 9932:<vat>)", NULL },
+        { "supplier-bank-account-name", "PAY_SUPPLIER_BANK_ACCOUNT_NAME", NULL,
+          "name of the account employers pay into", NULL },
+        { "supplier-sort-code", "PAY_SUPPLIER_SORT_CODE", NULL, "its sort code, 6 digits", NULL },
+        { "supplier-account-number", "PAY_SUPPLIER_ACCOUNT_NUMBER", NULL,
+          "its account number, 8 digits", NULL },
+        { "supplier-iban", "PAY_SUPPLIER_IBAN", NULL,
+          "its IBAN (instead of, or as well as, sort code and account number)", NULL },
         { "auto-issue-days", "PAY_AUTO_ISSUE_DAYS", "0",
           "days after a period ends before it is issued automatically", NULL },
         { "auto-issue", "PAY_AUTO_ISSUE", "yes", "issue automatically (yes/no)", NULL },
@@ -234,12 +296,10 @@ int main(int argc, char **argv)
     if (!svc.api.store)
         goto done;
     svc.api.auto_issue_days = (uint32_t)auto_days;
-    svc.api.supplier.name = config_get(opts, "supplier-name");
-    svc.api.supplier.address = config_get(opts, "supplier-address");
-    svc.api.supplier.postcode = config_get(opts, "supplier-postcode");
-    svc.api.supplier.vat = config_get(opts, "supplier-vat");
-    svc.api.supplier.email = config_get(opts, "supplier-email");
-    svc.api.supplier.endpoint = config_get(opts, "supplier-endpoint");
+    if (s_load_supplier(opts, &svc.api.supplier) != 0) {
+        status = 2;
+        goto done;
+    }
 
     ctx = zmq_ctx_new();
     /* The ZAP handler runs before any socket binds. */

@@ -170,8 +170,26 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      "Without options, prints the document's summary. --pdf and --ubl write the\n"
      "document to FILE; --csv prints its lines (FORMATS.md invoice lines).\n",
      pctl_invoices_get, NULL},
-    {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)", NULL,
+    {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)",
+     "Credit notes allocated to an invoice count as settled, as payments do.\n",
      pctl_invoices_overdue, NULL},
+    {"statement", "[--employer E]", "an employer's statement of account",
+     "Invoices, credit notes, payments and credit allocations in date order with\n"
+     "a running balance (FORMATS.md: date,document,kind,amount,allocated,balance).\n"
+     "An employer's key gets its own; finance names the employer.\n",
+     pctl_invoices_statement, NULL},
+    {"lines", "--from P [--to P] [--employer E]", "every invoice line of a period range",
+     "The lines of every document whose work period starts from P to P (weeks\n"
+     "2026-W46 or months 2026-11), in the FORMATS.md invoice-lines layout.\n",
+     pctl_invoices_lines, NULL},
+    {"pending", "[--employer E]", "billable work not yet invoiced (finance)",
+     "Per employer, contract, period and terms row: WAITING for the period to be\n"
+     "issued (or for the next document), or NO_TERMS (FORMATS.md pending lines).\n",
+     pctl_invoices_pending, NULL},
+    {"journal", "FILE|-", "the invoicing ledger as an hledger journal (finance)",
+     "Receivables per employer, VAT output tax, revenue per contract, payments\n"
+     "and credit allocations, with account directives, in date order.\n",
+     pctl_invoices_journal, NULL},
     {"deliveries", "[--state S] [--employer E]",
      "the e-mail delivery of every document (finance; from pay-mailer)",
      "One row per invoice and credit note: recipient, state (PENDING, SENT or\n"

@@ -58,13 +58,15 @@ static int s_path(char *out, size_t size, const char *dir, const char *name)
     return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
-/* Writes every ledger line, in order, as an hledger journal. */
+/* Writes every ledger line as an hledger journal, sorted by date with its
+ * account directives (wage_journal_finish): the whole text is built in
+ * memory first, about 200 bytes a ledger line. */
 static int s_export_journal(wage_store_t *ws, const char *path)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    wage_text_t text = { 0 };
+    wage_text_t text = { 0 }, journal = { 0 };
     uint64_t lines = 0;
     int rc, exit_code = 1;
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
@@ -75,7 +77,6 @@ static int s_export_journal(wage_store_t *ws, const char *path)
     if ((rc = store_read_begin(ws->store, &txn)) != 0
         || (rc = mdb_cursor_open(txn, ws->ledger, &cur)) != 0)
         goto done;
-    wage_journal_header(&text);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         Pay__LedgerLine *l = pay__ledger_line__unpack(NULL, v.mv_size, v.mv_data);
@@ -86,15 +87,11 @@ static int s_export_journal(wage_store_t *ws, const char *path)
         wage_journal_line(&text, l);
         pay__ledger_line__free_unpacked(l, NULL);
         lines++;
-        if (text.len > (1 << 20)) {
-            if (fwrite(text.data, 1, text.len, f) != text.len)
-                goto done;
-            text.len = 0;
-        }
     }
-    if (rc != MDB_NOTFOUND || text.failed)
+    if (rc != MDB_NOTFOUND || text.failed
+        || wage_journal_finish(text.data ? text.data : "", text.len, &journal) != 0)
         goto done;
-    if (text.len && fwrite(text.data, 1, text.len, f) != text.len)
+    if (journal.len && fwrite(journal.data, 1, journal.len, f) != journal.len)
         goto done;
     exit_code = 0;
     log_info("wages.export", "%llu ledger lines written to %s", (unsigned long long)lines,
@@ -107,6 +104,7 @@ done:
     if (txn)
         mdb_txn_abort(txn);
     wage_text_free(&text);
+    wage_text_free(&journal);
     if (f != stdout && fclose(f) != 0)
         exit_code = 1;
     else if (f == stdout)
