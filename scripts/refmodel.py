@@ -463,6 +463,9 @@ class Model:
         frm = self._date(row, "effective_from")
         wage = self._money(row, "hourly_wage")
         self._contract_ref(contract)
+        if self.contracts[contract]["work_type"] != "OUTSIDE":
+            raise Refused("INVALID_ARGUMENT", "contract %s is not an OUTSIDE contract"
+                          % contract)
         if wage < self.policy.living_wage:
             raise Refused("BELOW_LIVING_WAGE", "%dp/hour below %dp"
                           % (wage, self.policy.living_wage))

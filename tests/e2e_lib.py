@@ -499,8 +499,11 @@ class Scenario:
         imp("industries", "allocations", os.path.join(self.sample, "allocations.csv"))
         for p, path, lm in split_by_prison(self.sample, "pay_rates", lambda r: r[0]):
             imp("governor-" + p, "pay-rates", path, "pay_rates.csv", lm)
+        # A row naming a contract nobody registered is sent by one of the
+        # governors: pay-wages refuses it (UNKNOWN_CONTRACT) before scope.
+        anyone = sorted(set(self.contract_prison.values()))[0]
         for p, path, lm in split_by_prison(self.sample, "outside_wages",
-                                           lambda r: self.contract_prison.get(r[0], "XXX")):
+                                           lambda r: self.contract_prison.get(r[0], anyone)):
             imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm)
         imp("industries", "billing-terms", os.path.join(self.sample, "billing_terms.csv"))
         imp("finance", "deductions", os.path.join(self.sample, "deductions.csv"))

@@ -103,7 +103,9 @@ def main():
               "pay-hours is up")
         # A contract needs its employer, which pay-hours learns from the
         # invoice feed (here the stand-in's one fact): wait for it.
-        check(wait_for(lambda: hfin.call("get_health", {}).get("invoice_cursor", 0) >= 1, 30),
+        invoice_cursor = lambda: hfin.call("get_health", {}).get("health", {}).get(
+            "invoice_cursor", 0)
+        check(wait_for(lambda: invoice_cursor() >= 1, 30),
               "pay-hours learnt the employer from the invoice feed")
 
         # ---- pay-hours: reference data (industries) ----
