@@ -99,6 +99,34 @@ OPTIONAL_TRAILING = {"employers": 1}
 
 PEPPOL_RE = re.compile(r"[0-9]{4}:[!-~]{1,120}")
 
+# The Electronic Address Scheme codes of Peppol BIS Billing 3.0.15 (rule
+# PEPPOL-EN16931-CL008); "EM" (e-mail) is not one of them.
+EAS = set("""0002 0007 0009 0037 0060 0088 0096 0097 0106 0130 0135 0142 0151 0183
+0184 0188 0190 0191 0192 0193 0195 0196 0198 0199 0200 0201 0202 0204 0208 0209
+0210 0211 0212 0213 0215 0216 0218 0221 0230 9901 9910 9913 9914 9915 9918 9919
+9920 9922 9923 9924 9925 9926 9927 9928 9929 9930 9931 9932 9933 9934 9935 9936
+9937 9938 9939 9940 9941 9942 9943 9944 9945 9946 9947 9948 9949 9950 9951 9952
+9953 9957 9959""".split())
+PEPPOL_ID_RE = re.compile(r"[A-Za-z0-9.:_-]{1,120}")
+
+
+def gln_ok(s):
+    """GS1 check digit (PEPPOL-COMMON-R040): 13 digits."""
+    if not re.fullmatch(r"[0-9]{13}", s):
+        return False
+    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(reversed(s[:-1])))
+    return (10 - total % 10) % 10 == int(s[-1])
+
+
+def peppol_endpoint_ok(s):
+    """scheme:id with a scheme on the EAS list; GLNs (0088) checked. The
+    service also checks the other schemes Peppol checks (0192, 0184, 0208,
+    0007, 0151); the sample uses none of them."""
+    scheme, _, ident = s.partition(":")
+    if scheme not in EAS or not PEPPOL_ID_RE.fullmatch(ident):
+        return False
+    return gln_ok(ident) if scheme == "0088" else True
+
 # The reference kinds in the order they must be imported (each refers only
 # to kinds before it).
 REFERENCE_ORDER = ("prisons", "prisoners", "employers", "contracts",
@@ -357,7 +385,7 @@ class Model:
         period = self._enum(row, "billing_period", PERIODS)
         terms = self._uint(row, "payment_terms_days", optional=True)
         peppol = row["peppol_endpoint"]
-        if peppol != "" and not PEPPOL_RE.fullmatch(peppol):
+        if peppol != "" and not (PEPPOL_RE.fullmatch(peppol) and peppol_endpoint_ok(peppol)):
             self._bad("peppol_endpoint")
         self.employers[eid] = {
             "peppol_endpoint": peppol or None,
@@ -435,6 +463,9 @@ class Model:
         frm = self._date(row, "effective_from")
         wage = self._money(row, "hourly_wage")
         self._contract_ref(contract)
+        if self.contracts[contract]["work_type"] != "OUTSIDE":
+            raise Refused("INVALID_ARGUMENT", "contract %s is not an OUTSIDE contract"
+                          % contract)
         if wage < self.policy.living_wage:
             raise Refused("BELOW_LIVING_WAGE", "%dp/hour below %dp"
                           % (wage, self.policy.living_wage))
@@ -521,6 +552,17 @@ class Model:
             if cid == contract and frm <= d and (best is None or frm > best[0]):
                 best = (frm, w)
         return None if best is None else best[1]
+
+    def terms_span(self, contract, tfrom, period):
+        """The days of `period` that the contract's terms row from `tfrom`
+        covers: from the later of the period's first day and tfrom, to the
+        earlier of its last day and the day before the next row."""
+        last = period_last_day(period)
+        first = parse_week(period) or dt.date(int(period[0:4]), int(period[5:7]), 1)
+        nxt = [f for (cid, f) in self.terms if cid == contract and f > tfrom]
+        if nxt:
+            last = min(last, min(nxt) - dt.timedelta(days=1))
+        return max(first, tfrom), last
 
     def terms_on(self, contract, d):
         best = None
@@ -797,8 +839,10 @@ class Model:
                     qty = str(units)
                     net = units * t["charge"]
                     unit = "unit"
+                first, last = self.terms_span(cid, tfrom, period)
                 lines.append({
                     "contract": cid, "period": period,
+                    "period_start": first.isoformat(), "period_end": last.isoformat(),
                     "activity": self.contracts[cid]["activity"],
                     "terms_from": tfrom.isoformat(), "basis": t["basis"],
                     "records": n, "minutes": minutes, "units": units,
@@ -863,6 +907,79 @@ class Model:
                 refused[k] = refused.get(k, 0) + 1
         return no_rate, [{"prison": p, "week": w, "refused_sessions": n}
                          for (p, w), n in sorted(refused.items())]
+
+
+# ------------------------------------------------------------ credit and statements
+
+def vat_of(nets_by_rate):
+    """VAT per rate on the sum of the nets, computed on |sum| (DOMAIN.md)."""
+    total = 0
+    for bp, n in nets_by_rate.items():
+        v = round_half_up(abs(n) * bp, 10000)
+        total += v if n >= 0 else -v
+    return total
+
+
+def adjustments(before, after):
+    """The documents a second issue makes for periods already invoiced:
+    `before` and `after` are Model.invoices() results (the issued periods,
+    then the same periods after corrections). Per employer, one line per
+    (period, contract, terms row) whose net changed, priced on the sums
+    (new net - billed net); VAT per rate on the sum of those; a total below
+    zero is a credit note. Returns {employer: {"net", "vat", "total",
+    "kind", "adjusts": [periods]}}."""
+    def nets(invs):
+        out = {}
+        for inv in invs:
+            for ln in inv["lines"]:
+                out[(inv["employer"], inv["period"], ln["contract"], ln["terms_from"])] = (
+                    ln["net"], ln["vat_rate_bp"])
+        return out
+    b, a = nets(before), nets(after)
+    docs = {}
+    for key in sorted(set(b) | set(a)):
+        emp, period = key[0], key[1]
+        if not any(i["employer"] == emp and i["period"] == period for i in before):
+            continue   # a period not yet invoiced: its own invoice, not an adjustment
+        old, bp = b.get(key, (0, None))
+        new, bp2 = a.get(key, (0, None))
+        if new == old:
+            continue
+        d = docs.setdefault(emp, {"rates": {}, "adjusts": set()})
+        rate = bp if bp is not None else bp2
+        d["rates"][rate] = d["rates"].get(rate, 0) + new - old
+        d["adjusts"].add(period)
+    out = {}
+    for emp, d in docs.items():
+        net = sum(d["rates"].values())
+        vat = vat_of(d["rates"])
+        out[emp] = {"net": net, "vat": vat, "total": net + vat,
+                    "kind": "credit_note" if net + vat < 0 else "invoice",
+                    "adjusts": sorted(d["adjusts"])}
+    return out
+
+
+def allocate(credit, outstanding):
+    """DOMAIN.md: a credit note is allocated to the invoices it adjusts, up
+    to what is outstanding on each; oldest first. `outstanding` is a list of
+    (number, pence) in ascending number order. Returns ([(number,
+    allocated)], unallocated)."""
+    left, out = max(credit, 0), []
+    for number, owed in outstanding:
+        take = min(left, max(owed, 0))
+        out.append((number, take))
+        left -= take
+    return out, left
+
+
+def statement_balance(invoices, payments, credit_notes):
+    """The closing balance of a statement of account: what the employer
+    owes, i.e. the sum of what is outstanding on its invoices less the
+    credit not allocated. invoices: [(total, allocated)], payments: [pence],
+    credit_notes: [(credit > 0, allocated)]."""
+    outstanding = sum(t - a for t, a in invoices) - sum(payments)
+    unallocated = sum(c - a for c, a in credit_notes)
+    return outstanding - unallocated
 
 
 # ------------------------------------------------------------ the scenario

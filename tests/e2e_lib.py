@@ -37,6 +37,15 @@ START_WEEK = "2026-W46"
 WEEK1, WEEK2 = "2026-W46", "2026-W47"
 TODAY = "2026-11-23"
 SERVICES = ("hours", "wages", "invoicing")
+SUPPLIER_CONFIG = (
+    "name = HMPPS Prison Industries\n"
+    "address = 102 Petty France, London\n"
+    "postcode = SW1H 9AJ\n"
+    "vat_number = GB888765432\n"
+    "email = invoices@industries.example\n"
+    "bank_account_name = HMPPS Prison Industries\n"
+    "sort_code = 60-70-80\n"
+    "account_number = 10293847\n")
 
 # ---------------------------------------------------------------- TAP
 
@@ -280,7 +289,16 @@ class Deployment:
                     "--hours-feed", self.ep["hours_feed"]]
         return [self.exe["invoicing"], "--endpoint", self.ep["invoicing"],
                 "--feed-endpoint", self.ep["invoice_feed"],
-                "--hours-feed", self.ep["hours_feed"]]
+                "--hours-feed", self.ep["hours_feed"],
+                "--supplier-config", self.supplier_config()]
+
+    def supplier_config(self):
+        """The supplier's details, as scripts/demo configures them."""
+        path = os.path.join(self.tmp, "supplier.conf")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(SUPPLIER_CONFIG)
+        return path
 
     def start(self, name):
         log = open(os.path.join(self.logs, name + ".log"), "ab")
@@ -481,8 +499,11 @@ class Scenario:
         imp("industries", "allocations", os.path.join(self.sample, "allocations.csv"))
         for p, path, lm in split_by_prison(self.sample, "pay_rates", lambda r: r[0]):
             imp("governor-" + p, "pay-rates", path, "pay_rates.csv", lm)
+        # A row naming a contract nobody registered is sent by one of the
+        # governors: pay-wages refuses it (UNKNOWN_CONTRACT) before scope.
+        anyone = sorted(set(self.contract_prison.values()))[0]
         for p, path, lm in split_by_prison(self.sample, "outside_wages",
-                                           lambda r: self.contract_prison.get(r[0], "XXX")):
+                                           lambda r: self.contract_prison.get(r[0], anyone)):
             imp("governor-" + p, "outside-wages", path, "outside_wages.csv", lm)
         imp("industries", "billing-terms", os.path.join(self.sample, "billing_terms.csv"))
         imp("finance", "deductions", os.path.join(self.sample, "deductions.csv"))

@@ -158,7 +158,12 @@ static void s_start(void)
         setenv("PAY_TODAY", "2027-06-01", 1);
         execl(s_exe, s_exe, "--data-dir", data, "--endpoint", s_api_ep, "--feed-endpoint",
               s_feed_ep, "--hours-feed", s_hours_ep, "--keys-dir", keys, "--auto-issue", "no",
-              "--supplier-name", "Prison Industries Trading Unit", (char *)NULL);
+              "--supplier-name", "Prison Industries Trading Unit",
+              "--supplier-address", "102 Petty France, London", "--supplier-postcode", "SW1H 9AJ",
+              "--supplier-vat", "GB123456782", "--supplier-email", "billing@industries.example",
+              "--supplier-bank-account-name", "Prison Industries Trading Unit",
+              "--supplier-sort-code", "20-00-00", "--supplier-account-number", "31926819",
+              (char *)NULL);
         _exit(127);
     }
 }
@@ -311,7 +316,7 @@ int main(int argc, char **argv)
     /* The stand-in hours producer. */
     s_ctx = zmq_ctx_new();
     auth_t *auth = auth_new(s_ctx, hours_allow);
-    const char *dbs[] = { "outbox", NULL };
+    const char *dbs[] = { "outbox", FEED_META_DB, NULL };
     snprintf(path, sizeof path, "%s/hours-data", s_dir);
     s_hours_store = store_open(path, dbs, 0);
     s_producer = auth && s_hours_store

@@ -96,10 +96,9 @@ person() {
   payctl --keys-dir /root/payroll-keys --key-file /root/payroll-keys/finance.key status
 }
 check "README: a finance key granted, SIGHUP, payctl status shows all three up" person
-backup() {
+backup() {  # a NAME; each service copies to <data-dir>/backups/NAME/<service>
   local d=/var/lib/prison-payroll/backups/check
-  install -d -o pay -g pay -m 0700 $d &&
-  payctl --keys-dir /root/payroll-keys --key-file /root/payroll-keys/finance.key backup $d &&
+  payctl --keys-dir /root/payroll-keys --key-file /root/payroll-keys/finance.key backup check &&
   for s in hours wages invoicing; do mdb_stat -e $d/$s >/dev/null || return 1; done
 }
 check "README: payctl backup under /var/lib/prison-payroll/backups" backup

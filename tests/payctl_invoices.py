@@ -17,11 +17,13 @@ import csv
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from payctl_lib import Cluster, done, load_scenario, ok  # noqa: E402
+from payctl_lib import Cluster, done, load_scenario, note, ok  # noqa: E402
 
 PAYCTL, HOURS, WAGES, INVOICING = [os.path.abspath(a) for a in sys.argv[1:5]]
 
@@ -76,7 +78,8 @@ with tempfile.TemporaryDirectory(prefix="payctl_invoices.") as tmp:
         lines = out.splitlines()
         ok(rc == 0 and lines[0].split() == ["number", "kind", "employer", "period",
                                              "issue_date", "tax_point", "due_date", "net",
-                                             "vat", "total", "paid", "outstanding", "status"]
+                                             "vat", "total", "paid", "credited", "outstanding",
+                                             "status"]
            and len(lines) == 4, "list: a readable table with both invoices", out)
         rc, out, err = c.run("invoices", "list", "--format", "json")
         docs = json.loads(out) if rc == 0 else []
@@ -101,9 +104,13 @@ with tempfile.TemporaryDirectory(prefix="payctl_invoices.") as tmp:
            "get --ubl writes UBL 2.1 XML with the number and total", xml[:300])
         rc, out, err = c.run("invoices", "get", dhl_no, "--csv")
         lines = out.splitlines()
-        ok(rc == 0 and lines[0] == "invoice,line,contract,period,description,quantity,unit,"
-           "unit_price,net,vat_rate_bp,vat" and len(lines) == 3,
-           "get --csv: the FORMATS.md invoice lines, one per contract", out)
+        ok(rc == 0 and lines[0] == "invoice,line,contract,period,period_start,period_end,"
+           "original_invoice,description,quantity,unit,unit_price,net,vat_rate_bp,vat"
+           and len(lines) == 3, "get --csv: the FORMATS.md invoice lines, one per contract", out)
+        cells = rows_of(out)
+        ok(all(r["period_start"] == "2026-11-23" and r["period_end"] == "2026-11-29"
+               and r["unit"] == "HOURLY" and r["original_invoice"] == "" for r in cells),
+           "each line states its period's first and last day", cells)
         rc, out, err = c.run("invoices", "get", "INV-999999")
         ok(rc == 1 and "NOT_FOUND" in err and out == "", "get of an unknown number: exit 1",
            (rc, out, err))
@@ -163,6 +170,130 @@ with tempfile.TemporaryDirectory(prefix="payctl_invoices.") as tmp:
         rc, out, err = c.run("invoices", "overdue", "--as-of", "2026-12-31", "--format", "csv")
         ok(rc == 0 and [r["number"] for r in rows_of(out)] == [dhl_no],
            "on 2026-12-31 only the part-paid dhl invoice is overdue", (rc, out, err))
+
+        # ---- credit notes, allocation, statements
+        for rid in ("r1", "r4"):   # dhl: 180 min at 12.50; tesco: its only record
+            rc, out, err = c.run("hours", "void", rid)
+            ok(rc == 0, "void %s after issue" % rid, (rc, out, err))
+        c.wait_caught_up()
+        rc, out, err = c.run("invoices", "pending", "--format", "csv")
+        pend = {(r["employer"], r["contract"]): r for r in rows_of(out)}
+        ok(rc == 0 and pend.get(("dhl", "C-0001"), {}).get("minutes") == "-180"
+           and pend[("dhl", "C-0001")]["status"] == "WAITING"
+           and pend[("dhl", "C-0001")]["period_start"] == "2026-11-23"
+           and pend.get(("tesco", "C-0002"), {}).get("minutes") == "-150"
+           and list(rows_of(out)[0].keys()) == ["employer", "contract", "period", "period_start",
+                                                "period_end", "minutes", "units", "status"],
+           "pending: the voids wait for the next document (FORMATS.md layout)", out)
+        rc, out, err = c.run("invoices", "issue", "--as-of", "2026-12-05", "--format", "csv")
+        crn = {r["employer"]: r for r in rows_of(out)}
+        ok(rc == 0 and crn.get("dhl", {}).get("total") == "-45.00"
+           and crn.get("tesco", {}).get("total") == "-30.00"
+           and all(r["number"].startswith("CRN-") for r in crn.values()),
+           "the voids make credit notes of 45.00 (dhl) and 30.00 (tesco)", (rc, out, err))
+        rc, out, err = c.run("invoices", "pending", "--format", "csv")
+        ok(rc == 0 and rows_of(out) == [], "nothing pending after issue", out)
+        rc, out, err = c.run("invoices", "list", "--format", "json")
+        by_no = {d["number"]: d for d in json.loads(out)} if rc == 0 else {}
+        d = by_no.get(dhl_no, {})
+        ok(d.get("credited") == "45.00" and d.get("outstanding") == "8.20"
+           and d.get("status") == "PART_PAID",
+           "dhl's invoice: 50.00 paid, 45.00 credited, 8.20 outstanding", d)
+        t = by_no.get(crn.get("tesco", {}).get("number"), {})
+        ok(t.get("credited") == "0.00" and t.get("status") == "CREDIT",
+           "tesco's credit note: nothing to allocate it to (its invoice was paid)", t)
+        rc, out, err = c.run("invoices", "overdue", "--as-of", "2026-12-31", "--format", "csv")
+        od = rows_of(out)
+        ok(rc == 0 and [r["number"] for r in od] == [dhl_no] and od[0]["outstanding"] == "8.20",
+           "partly credited: still overdue with the rest, 8.20", od)
+        rc, out, err = c.run("invoices", "statement", "--employer", "dhl", "--format", "csv")
+        st = rows_of(out)
+        ok(rc == 0 and out.splitlines()[0] == "date,document,kind,amount,allocated,balance"
+           and [(r["kind"], r["amount"], r["allocated"], r["balance"]) for r in st] ==
+           [("invoice", "103.20", "45.00", "103.20"), ("payment", "-50.00", "", "53.20"),
+            ("credit_note", "-45.00", "45.00", "8.20"), ("allocation", "", "45.00", "8.20")],
+           "dhl's statement: invoice, payment, credit note and its allocation, balance 8.20", out)
+        rc, out, err = c.run("invoices", "statement", "--format", "csv", key="emp-tesco")
+        st = rows_of(out)
+        ok(rc == 0 and st and st[-1]["balance"] == "-30.00" and st[-1]["kind"] == "credit_note",
+           "tesco's own statement: 30.00 of credit left on its account", out)
+        rc, out, err = c.run("invoices", "statement", key="emp-tesco")
+        ok(rc == 0 and "balance -30.00 = outstanding 0.00 - unallocated credit 30.00" in err,
+           "the table says how the balance is made up", err)
+        rc, out, err = c.run("invoices", "lines", "--from", "2026-W48", "--format", "csv")
+        ln = rows_of(out)
+        ok(rc == 0 and len(ln) == 5 and sum(1 for r in ln if r["original_invoice"]) == 2
+           and all(r["period"] == "2026-W48" for r in ln),
+           "lines of 2026-W48: 3 invoice lines and 2 adjustment lines naming their invoice", out)
+        rc, out, err = c.run("invoices", "lines", "--from", "2026-W49", "--format", "csv")
+        ok(rc == 0 and rows_of(out) == [], "no lines for 2026-W49", out)
+        rc, out, err = c.run("invoices", "lines")
+        ok(rc == 2 and "--from" in err, "lines needs --from", err)
+
+        # ---- journals that hledger accepts
+        ij, wj = os.path.join(tmp, "invoicing.journal"), os.path.join(tmp, "wages.journal")
+        rc, out, err = c.run("invoices", "journal", ij)
+        ok(rc == 0 and os.path.exists(ij), "invoices journal writes the journal", (rc, err))
+        rc2, out, err2 = c.run("wages", "export-journal", wj)
+        ok(rc2 == 0, "wages export-journal writes the wage journal", err2)
+        rc, out, err = c.run("invoices", "journal", "-", key="emp-dhl")
+        ok(rc == 1 and "PERMISSION_DENIED" in err, "the journal is finance's", err)
+        if shutil.which("hledger"):
+            for files, what in (([ij], "the invoicing journal"), ([wj], "the wage journal"),
+                                ([wj, ij], "both together")):
+                args = ["hledger"] + sum((["-f", f] for f in files), [])
+                h = subprocess.run(args + ["check", "--strict", "ordereddates"],
+                                   capture_output=True, text=True)
+                ok(h.returncode == 0, "hledger check --strict ordereddates: %s" % what,
+                   h.stdout + h.stderr)
+            def bal(account):
+                h = subprocess.run(["hledger", "-f", ij, "balance", account, "-N", "--flat",
+                                    "-O", "csv"], capture_output=True, text=True)
+                rows = list(csv.reader(io.StringIO(h.stdout)))[1:]
+                return {r[0]: r[1] for r in rows}
+            rec = bal("assets:receivables")
+            ok(rec.get("assets:receivables:dhl") == "8.20 GBP"
+               and "assets:receivables:tesco" not in rec,
+               "receivables = outstanding: dhl 8.20, tesco settled", rec)
+            cc = bal("liabilities:customer-credit")
+            ok(cc.get("liabilities:customer-credit:tesco") == "-30.00 GBP",
+               "tesco's unallocated credit is a liability of 30.00", cc)
+            # bs and is on each journal, and on both as one file: hledger
+            # 1.25 keys accounts by their place among a file's account
+            # directives, so with two -f files the Nth account of one hides
+            # the Nth of the other in bs/is (check and bal are unaffected).
+            both = os.path.join(tmp, "both.journal")
+            with open(both, "w") as f:
+                f.write(open(wj).read() + open(ij).read())
+            def report(cmd, f):
+                h = subprocess.run(["hledger", "-f", f, cmd, "-N", "--flat"],
+                                   capture_output=True, text=True)
+                return h.returncode, h.stdout + h.stderr
+            rc, out = report("bs", ij)
+            ok(rc == 0 and "assets:receivables:dhl" in out and "8.20 GBP" in out
+               and "liabilities:vat:output" in out and "9.70 GBP" in out
+               and "assets:bank" in out and "80.00 GBP" in out,
+               "hledger bs (invoicing): receivables 8.20, bank 80.00, VAT 9.70", out)
+            rc, out = report("is", ij)
+            ok(rc == 0 and "revenue:contracts:C-0001" in out and "revenue:contracts:C-0003" in out,
+               "hledger is (invoicing): revenue per contract", out)
+            rc, out = report("bs", wj)
+            ok(rc == 0 and "prisoner:A0002BC:spends" in out, "hledger bs (wages): prisoners' spends",
+               out)
+            rc, out = report("is", wj)
+            ok(rc == 0 and "prison:MDI:wages" in out, "hledger is (wages): the prisons' wages", out)
+            h = subprocess.run(["hledger", "-f", both, "check", "--strict"], capture_output=True,
+                               text=True)
+            ok(h.returncode == 0, "hledger check --strict: both as one file", h.stdout + h.stderr)
+            rc, out = report("bs", both)
+            ok(rc == 0 and "assets:receivables:dhl" in out and "liabilities:vat:output" in out
+               and "prisoner:A0002BC:spends" in out and "liabilities:customer-credit:tesco" in out,
+               "hledger bs (both): receivables, VAT, customer credit and prisoners' spends", out)
+            rc, out = report("is", both)
+            ok(rc == 0 and "revenue:contracts:C-0001" in out and "prison:MDI:wages" in out,
+               "hledger is (both): revenue per contract and the prisons' wages", out)
+        else:
+            note("hledger is not installed; scripts/deps installs it")
 
         rc, out, err = c.run("payments", "record", "--help")
         ok(rc == 0 and out.startswith("usage: payctl payments record NUMBER --amount A"),

@@ -67,6 +67,26 @@ PEOPLE = {
 }
 SERVICES = ("hours", "wages", "invoicing")
 
+# The supplier's details for the tests' pay-invoicing (it issues nothing
+# without them): a configuration file as an operator would write one.
+SUPPLIER_CONFIG = """# supplier details for the test deployment
+name = Prison Industries Trading Unit
+address = 102 Petty France, London
+postcode = SW1H 9AJ
+vat_number = GB123456782
+email = billing@industries.example
+bank_account_name = Prison Industries Trading Unit
+sort_code = 20-00-00
+account_number = 31926819
+"""
+
+
+def write_supplier_config(folder):
+    path = os.path.join(folder, "supplier.conf")
+    with open(path, "w") as f:
+        f.write(SUPPLIER_CONFIG)
+    return path
+
 
 class Cluster:
     def __init__(self, tmp, payctl, hours, wages, invoicing, today):
@@ -82,6 +102,7 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PAY")}
         self.env.update({
             "HOME": tmp, "PAY_KEYS_DIR": self.keys,
+            "PAY_BACKUP_DIR": os.path.join(tmp, "backups"),
             "PAY_HOURS_ENDPOINT": self.ep("hours"),
             "PAY_WAGES_ENDPOINT": self.ep("wages"),
             "PAY_INVOICING_ENDPOINT": self.ep("invoicing"),
@@ -118,7 +139,8 @@ class Cluster:
         return [self.exe["invoicing"], "--data-dir", os.path.join(self.tmp, "data-inv"),
                 "--keys-dir", self.keys, "--endpoint", self.ep("invoicing"),
                 "--feed-endpoint", self.ep("invfeed"), "--hours-feed", feed,
-                "--allow-file", allow, "--auto-issue", "no"]
+                "--allow-file", allow, "--auto-issue", "no",
+                "--supplier-config", write_supplier_config(self.tmp)]
 
     def start(self, svc, hours_feed=None):
         """hours_feed: another hours feed endpoint, e.g. a dead one, so that

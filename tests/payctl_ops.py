@@ -116,7 +116,7 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
 
         # ---- backup
         bdir = os.path.join(tmp, "backups", "b1")
-        rc, out, err = c.run("backup", bdir, "--format", "csv")
+        rc, out, err = c.run("backup", "b1", "--format", "csv")
         ok(rc == 0 and len(out.splitlines()) == 4 and out.count(",OK,") == 3,
            "backup: three OK rows", (rc, out, err))
         for svc in ("hours", "wages", "invoicing"):
@@ -131,13 +131,19 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
             else:
                 ok(True, "# SKIP mdb_stat is not installed")
         first = open(os.path.join(bdir, "hours", "data.mdb"), "rb").read()
-        rc, out, err = c.run("backup", bdir)
-        ok(rc == 1 and "already holds a backup" in err and out == "",
-           "a second backup into the same folder is refused", (rc, out, err))
+        rc, out, err = c.run("backup", "b1")
+        ok(rc == 1 and "already exists" in err and "3 of 3 backups failed" in err,
+           "a second backup under the same name is refused by every service", (rc, out, err))
         ok(open(os.path.join(bdir, "hours", "data.mdb"), "rb").read() == first,
            "the first backup is untouched")
-        rc, out, err = c.run("backup", os.path.join(tmp, "backups", "b2"), key="emp-dhl")
-        ok(rc == 1, "an employer key may not take backups", (rc, out, err))
+        rc, out, err = c.run("backup", "b2", key="emp-dhl")
+        ok(rc == 1 and not os.path.exists(os.path.join(tmp, "backups", "b2")),
+           "an employer key may not take backups", (rc, out, err))
+        for bad in ("../escape", "/tmp/x", "", ".hidden", "a" * 65):
+            rc, out, err = c.run("backup", bad)
+            ok(rc == 2 and "NAME" in err, "backup name %r refused before anything is sent"
+               % bad[:20], (rc, out, err))
+        ok(not os.path.exists(os.path.join(tmp, "escape")), "nothing was written outside")
 
         # The hours copy is a working store: a pay-hours started on it serves
         # the records.
@@ -258,7 +264,7 @@ with tempfile.TemporaryDirectory(prefix="payctl_ops.") as tmp:
            and rows.get("hours", {}).get("state") == "up"
            and rows.get("wages", {}).get("state") == "up" and "down" in err,
            "status: invoicing down, the others up, exit 1", (rc, rows, err))
-        rc, out, err = c.run("backup", os.path.join(tmp, "backups", "b3"), timeout_ms=300)
+        rc, out, err = c.run("backup", "b3", timeout_ms=300)
         ok(rc == 1 and "1 of 3 backups failed" in err, "backup with a service down: exit 1",
            (rc, out, err))
         c.stop("hours")

@@ -543,6 +543,44 @@ def invoices():
     eq((r["minutes_captured"], r["billable_minutes_captured"],
         r["billable_minutes_invoiced_or_pending"], r["status"]),
        (345, 285, 285, "OK"), "reconciliation counts every record; billable = ATTENDED")
+    eq([(x["terms_from"], x["period_start"], x["period_end"]) for x in mi["lines"]],
+       [("2026-01-01", "2026-11-01", "2026-11-10"), ("2026-11-11", "2026-11-11", "2026-11-30")],
+       "each line states the days its terms row covers (DOMAIN.md)")
+
+
+@case
+def credit_allocation():
+    """DOMAIN.md: a credit note goes to the invoice it adjusts, up to what
+    is outstanding; the rest stays on the account; statements balance."""
+    eq(refmodel.allocate(1440, [("INV-000004", 4320)]), ([("INV-000004", 1440)], 0),
+       "a credit below the outstanding amount is allocated whole")
+    eq(refmodel.allocate(1440, [("INV-000004", 880)]), ([("INV-000004", 880)], 560),
+       "above it: up to the outstanding amount, the rest unallocated")
+    eq(refmodel.allocate(3000, [("INV-000001", 0)]), ([("INV-000001", 0)], 3000),
+       "an invoice already paid takes nothing")
+    eq(refmodel.allocate(500, [("INV-000001", 300), ("INV-000002", 600)]),
+       ([("INV-000001", 300), ("INV-000002", 200)], 0), "several invoices: oldest first")
+    # The 43.20 invoice, a 14.40 credit, 20.00 paid, a second 14.40 credit.
+    eq(refmodel.statement_balance([(4320, 1440 + 880)], [2000], [(1440, 1440), (1440, 880)]),
+       -560, "statement: 0 outstanding less 5.60 unallocated credit")
+
+    m = invoice_world()
+    m.import_reference("billing_terms", ["C-1", "2026-01-01", "HOURLY", "12.00", "2000"])
+    for i, s in enumerate(("AM", "PM", "ED")):
+        rec(m, "r%d" % i, "A1234BC", "C-1", day(i), s, 60)
+    before, _ = m.invoices(day(7))
+    eq(before[0]["total"], 4320, "3 hours at 12.00 + 20 % = 43.20")
+    m.void(["r0"])
+    after, _ = m.invoices(day(7))
+    adj = refmodel.adjustments(before, after)
+    eq(adj, {"acme": {"net": -1200, "vat": -240, "total": -1440, "kind": "credit_note",
+                      "adjusts": [WEEK]}},
+       "a void after issue makes a credit note of 14.40 for the period it adjusts")
+    eq(refmodel.adjustments(before, before), {}, "no change, no document")
+    check(not refmodel.peppol_endpoint_ok("EM:ap@acme.example"), "EM is not a Peppol scheme")
+    check(refmodel.peppol_endpoint_ok("0088:5012345678900"), "a GLN with a good check digit")
+    check(not refmodel.peppol_endpoint_ok("0088:5012345678901"), "and one with a bad one")
+    check(refmodel.peppol_endpoint_ok("9932:GB123456789"), "a UK VAT number under 9932")
 
 
 # ------------------------------------------------------------ the generator

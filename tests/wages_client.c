@@ -685,7 +685,7 @@ int main(int argc, char **argv)
         s_free(&r);
     } else if (strcmp(cmd, "backup") == 0 && na == 1) {
         Pay__WagesBackup b = PAY__WAGES_BACKUP__INIT;
-        b.dir = a[0];
+        b.name = a[0];
         req.body_case = PAY__WAGES_REQUEST__BODY_BACKUP;
         req.backup = &b;
         Pay__WagesReply *r = s_call(&req);

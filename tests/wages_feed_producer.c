@@ -324,7 +324,7 @@ int main(int argc, char **argv)
          NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
-    const char *names[] = { S_OUTBOX, NULL };
+    const char *names[] = { S_OUTBOX, FEED_META_DB, NULL };
     s_events_t events = { 0 };
     store_t *store = NULL;
     void *ctx = NULL;

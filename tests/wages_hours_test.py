@@ -101,6 +101,12 @@ def main():
         ins = {"MDI": hc("instructor-MDI"), "KMI": hc("instructor-KMI")}
         check(wait_for(lambda: hfin.call("get_health", {}).get("status") == "OK", 30),
               "pay-hours is up")
+        # A contract needs its employer, which pay-hours learns from the
+        # invoice feed (here the stand-in's one fact): wait for it.
+        invoice_cursor = lambda: hfin.call("get_health", {}).get("health", {}).get(
+            "invoice_cursor", 0)
+        check(wait_for(lambda: invoice_cursor() >= 1, 30),
+              "pay-hours learnt the employer from the invoice feed")
 
         # ---- pay-hours: reference data (industries) ----
         r = ind.call("upsert_prisons", {"rows": [

@@ -238,24 +238,35 @@ class Model:
         self.lines_per_event = []   # ledger lines each event must post
         # The reference facts the hours service publishes (prisons,
         # contracts, prisoners' custody), written by write_events before
-        # the events above: a prisoner seen at a prison other than their
-        # custody that day has moved there from that date.
+        # the events above. A prisoner's custody is read off their records
+        # in date order: the prison of the earliest, then a transfer on
+        # each date their prison changes.
         self.prisons = set()
         self.contracts = {}  # id -> (prison, wt)
-        self.custody = {}    # prisoner -> [start prison, {from date: prison}]
+        self.seen = {}       # prisoner -> {(date, session): prison}
+
+    def custody(self, prisoner):
+        """(start prison, [(from date, prison)]) from the records."""
+        days = sorted(self.seen[prisoner].items(), key=lambda x: (x[0][0], SESSIONS[x[0][1]]))
+        start, moves, cur = days[0][1], [], days[0][1]
+        for (d, _), prison in days[1:]:
+            if prison != cur:
+                moves.append((d, prison))
+                cur = prison
+        return start, moves
 
     def custody_on(self, prisoner, date):
-        start, moves = self.custody[prisoner]
-        best = max((d for d in moves if d <= date), default=None)
-        return moves[best] if best else start
+        start, moves = self.custody(prisoner)
+        prison = start
+        for d, p in moves:
+            if d <= date:
+                prison = p
+        return prison
 
     def _facts(self, r):
         self.prisons.add(r.prison)
         self.contracts.setdefault(r.contract, (r.prison, r.wt))
-        if r.prisoner not in self.custody:
-            self.custody[r.prisoner] = [r.prison, {}]
-        elif self.custody_on(r.prisoner, r.date) != r.prison:
-            self.custody[r.prisoner][1][r.date] = r.prison
+        self.seen.setdefault(r.prisoner, {})[(r.date, r.session)] = r.prison
 
     def facts_lines(self):
         """The facts as the test producer's lines (P, K, N)."""
@@ -263,9 +274,9 @@ class Model:
                for p in sorted(self.prisons)]
         out += ["K,%s,acme,%s,%s,Packing,2020-01-01,-" % (k, pr, "O" if wt == "O" else "W")
                 for k, (pr, wt) in sorted(self.contracts.items())]
-        for n, (start, moves) in sorted(self.custody.items()):
-            out.append(",".join(["N", n, start, "-"] +
-                                ["%s:%s" % (d, moves[d]) for d in sorted(moves)]))
+        for n in sorted(self.seen):
+            start, moves = self.custody(n)
+            out.append(",".join(["N", n, start, "-"] + ["%s:%s" % m for m in moves]))
         return out
 
     def rate_in_force(self, r):
@@ -333,7 +344,7 @@ class Model:
     def last_prison(self, prisoner, week):
         """DOMAIN.md: the last prison where the prisoner was in custody that
         week (the custody on its Sunday: nobody is released here)."""
-        if prisoner not in self.custody:
+        if prisoner not in self.seen:
             return None
         y, w = int(week[:4]), int(week[6:])
         sunday = dt.date.fromisocalendar(y, w, 7).isoformat()
@@ -396,6 +407,9 @@ def parse_journal(path):
             line = line.rstrip("\n")
             if not line or line.startswith(";"):
                 cur = None
+                continue
+            if line.startswith("commodity ") or line.startswith("account "):
+                cur = None   # directives: the commodity, each account and its type
                 continue
             if not line.startswith(" "):
                 head, _, comment = line.partition("  ; ")

@@ -388,26 +388,31 @@ def main():
             check_eq(r.status, "OK", "%s may ask for health" % who)
         check_eq(Client(client_exe, api, keys, "employer").run("health").status,
                  "PERMISSION_DENIED", "an employer may not ask for health")
+        broot = os.path.join(tmp, "data", "backups")   # the default: <data-dir>/backups
         for who in ("wages", "gov-MDI", "instructor-MDI", "industries", "employer"):
-            bdir = os.path.join(tmp, "backup-" + who)
-            r = Client(client_exe, api, keys, who).run("backup", bdir)
+            r = Client(client_exe, api, keys, who).run("backup", "by-" + who)
             check(r.status == "PERMISSION_DENIED"
-                  and not os.path.exists(os.path.join(bdir, "data.mdb")),
+                  and not os.path.exists(os.path.join(broot, "by-" + who)),
                   "%s may not take a backup (%s %s)" % (who, r.status, r.message))
         # A resend of the same backup request (a client timeout) gets the
-        # first answer back, not "File exists" from meeting its own copy.
-        bdir = os.path.join(tmp, "backup-finance")
-        first = fin.run("backup", bdir, request_id="backup-resend-1", timeout_ms=60000)
+        # first answer back, not "already exists" from meeting its own copy.
+        bdir = os.path.join(broot, "nightly", "wages")
+        first = fin.run("backup", "nightly", request_id="backup-resend-1", timeout_ms=60000)
         check(first.status == "OK" and os.path.getsize(os.path.join(bdir, "data.mdb")) > 0,
-              "finance takes a backup (%s %s)" % (first.status, first.message))
-        again = fin.run("backup", bdir, request_id="backup-resend-1", timeout_ms=60000)
+              "finance takes a backup into <data-dir>/backups/nightly/wages (%s %s)"
+              % (first.status, first.message))
+        again = fin.run("backup", "nightly", request_id="backup-resend-1", timeout_ms=60000)
         check((again.status, again.message) == (first.status, first.message),
               "the resent backup request gets the first answer (%s %s)"
               % (again.status, again.message))
-        other = fin.run("backup", bdir, timeout_ms=60000)
-        check(other.status != "OK" and "exists" in other.message,
-              "a new backup request into the same folder is refused (%s %s)"
+        other = fin.run("backup", "nightly", timeout_ms=60000)
+        check(other.status == "INVALID_ARGUMENT" and "exists" in other.message,
+              "a new backup request under the same name is refused (%s %s)"
               % (other.status, other.message))
+        for bad in ("../x", "/tmp/x", "a/b", ".."):
+            r = fin.run("backup", bad, timeout_ms=60000)
+            check(r.status == "INVALID_ARGUMENT",
+                  "backup name %r is refused (%s %s)" % (bad, r.status, r.message))
 
         r = fin.run("adjust", "adj-3", "M0004AA", "MDI", WEEK, 100, "too late")
         check_eq([i["status"] for i in r.items()], ["PAY_WEEK_CLOSED"],

@@ -6,7 +6,11 @@
  * PAIR pipe; auth_destroy sends on the other end and joins, so the thread
  * closes its own sockets and nothing outlives the auth_t. If the context is
  * shut down first, zmq_poll fails with ETERM and the thread exits the same
- * way. The allow-list is a plain array under a mutex: lists are small (one
+ * way. Any other end of the thread (a poll or reply that fails) is fatal
+ * for the process: with no ZAP handler, libzmq 4.3 lets every CURVE client
+ * in (ZMQ_ZAP_ENFORCE_DOMAIN is draft-only), so the thread logs and calls
+ * _exit at once, with its REP socket still bound so that no handshake
+ * completes meanwhile. The allow-list is a plain array under a mutex: lists are small (one
  * entry per device or service) and looked up once per connection. */
 #include "auth.h"
 
@@ -643,7 +647,16 @@ static int s_send_str(void *sock, const char *s, int more)
     return zmq_send(sock, s, strlen(s), more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
 }
 
-/* Receives one ZAP request (all its frames) and answers it. */
+/* The handler cannot go on: see the header comment. */
+static void s_zap_dead(const char *why, int err)
+{
+    log_error("auth.zap_dead", "the ZAP handler stopped (%s: %s); exiting, since without "
+              "it every CURVE client would be let in", why, zmq_strerror(err));
+    _exit(AUTH_EXIT_ZAP_DEAD);
+}
+
+/* Receives one ZAP request (all its frames) and answers it. A reply that
+ * cannot be sent leaves the REP socket unable to answer the next one. */
 static void s_zap_handle(auth_t *self)
 {
     zmq_msg_t f[ZAP_FRAMES];
@@ -712,7 +725,12 @@ static void s_zap_handle(auth_t *self)
     if (s_send_str(self->zap, code, 1) != 0 || s_send_str(self->zap, text, 1) != 0
         || s_send_str(self->zap, user_id, 1) != 0 || s_send_str(self->zap, "", 0) != 0)
         goto done;
+    for (int i = 0; i < nf; i++)
+        zmq_msg_close(&f[i]);
+    return;
 done:
+    if (errno != ETERM)
+        s_zap_dead("ZAP reply", errno);
     for (int i = 0; i < nf; i++)
         zmq_msg_close(&f[i]);
 }
@@ -729,10 +747,21 @@ static void *s_zap_thread(void *arg)
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
-            break;  /* ETERM: the context is shutting down */
+            if (errno == ETERM)
+                break;  /* the context is shutting down: no handshake can follow */
+            s_zap_dead("zmq_poll", errno);
         }
-        if (items[1].revents & ZMQ_POLLIN)
-            break;
+        if (items[1].revents & ZMQ_POLLIN) {
+            char cmd[8] = "";
+            int n = zmq_recv(self->pipe_thread, cmd, sizeof cmd - 1, ZMQ_DONTWAIT);
+            if (n == 4 && memcmp(cmd, "STOP", 4) == 0)
+                break;
+            if (n < 0 && errno == ETERM)
+                break;
+            /* auth_test_break_zap, or a pipe that failed: fatal like any
+             * other unplanned end of the handler. */
+            s_zap_dead("handler thread told to fail", n < 0 ? errno : EPROTO);
+        }
         if (items[0].revents & ZMQ_POLLIN)
             s_zap_handle(self);
     }
@@ -809,6 +838,12 @@ fail:
     free(self->allow_file);
     free(self);
     return NULL;
+}
+
+void auth_test_break_zap(auth_t *self)
+{
+    if (self && self->thread_started)
+        zmq_send(self->pipe_main, "FAIL", 4, ZMQ_DONTWAIT);
 }
 
 void auth_destroy(auth_t **self_p)

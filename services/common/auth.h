@@ -68,6 +68,16 @@ auth_t *auth_new(void *zmq_ctx, const char *allow_file);
 /* Stops the thread and frees. Accepts NULL; NULLs *self_p. */
 void auth_destroy(auth_t **self_p);
 
+/* The exit status of a process whose ZAP handler thread ended other than
+ * through auth_destroy (or a terminated context): the thread logs
+ * "auth.zap_dead" and calls _exit(AUTH_EXIT_ZAP_DEAD) at once, because
+ * libzmq 4.3 without a ZAP handler lets every CURVE client in. */
+#define AUTH_EXIT_ZAP_DEAD 70
+
+/* For tests: makes the handler thread fail as if its socket had broken
+ * (the process exits with AUTH_EXIT_ZAP_DEAD). */
+void auth_test_break_zap(auth_t *self);
+
 /* Adds or replaces one allow-list entry at run time (tests, key grants).
  * Thread-safe with the handler. Returns 0 or -1 (bad key or scope). */
 int auth_allow(auth_t *self, const char *public_z85, auth_role_t role,

@@ -411,8 +411,68 @@ static void test_shutdown_order(void)
     TAP_EQ_INT(zmq_ctx_term(ctx), 0, "shutdown before auth_destroy is clean");
 }
 
-int main(void)
+/* Child mode of test_zap_dies: a CURVE server whose ZAP handler fails. The
+ * process must exit with AUTH_EXIT_ZAP_DEAD before an unknown key gets in;
+ * returning from here at all is the failure. */
+static int s_zap_dies_child(void)
 {
+    auth_keypair_t server, stranger;
+    char endpoint[256];
+    int zero = 0;
+    auth_keypair_new(&server);
+    auth_keypair_new(&stranger);
+    void *ctx = zmq_ctx_new();
+    auth_t *auth = auth_new(ctx, NULL);
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    if (!auth || auth_curve_server(router, &server, 65536) != 0
+        || zmq_bind(router, "tcp://127.0.0.1:*") != 0)
+        return 3;
+    size_t elen = sizeof endpoint;
+    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &elen);
+    auth_test_break_zap(auth);
+    for (int i = 0; i < 10; i++)
+        if (s_roundtrip(ctx, router, endpoint, &stranger, server.public_z85, 500, NULL, NULL)) {
+            printf("a stranger got in\n");
+            return 4;
+        }
+    printf("still running\n");
+    return 5;
+}
+
+/* A ZAP handler thread that dies takes the process with it. */
+static void test_zap_dies(void)
+{
+    char out[4096] = "", self_exe[1024] = "", cmd[1100];
+    size_t got = 0;
+    ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (sl > 0)
+        self_exe[sl] = '\0';
+    snprintf(cmd, sizeof cmd, "'%s' --zap-dies 2>&1", self_exe);
+    FILE *p = popen(cmd, "r");
+    TAP_OK(p != NULL, "child started");
+    if (!p)
+        return;
+    while (got < sizeof out - 1) {
+        size_t n = fread(out + got, 1, sizeof out - 1 - got, p);
+        if (n == 0)
+            break;
+        got += n;
+    }
+    out[got] = '\0';
+    int st = pclose(p);
+    TAP_OK(WIFEXITED(st) && WEXITSTATUS(st) == AUTH_EXIT_ZAP_DEAD,
+           "a dead ZAP handler makes the process exit %d (status %d)", AUTH_EXIT_ZAP_DEAD,
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    TAP_OK(strstr(out, "\"event\":\"auth.zap_dead\"") != NULL,
+           "after one JSON log line auth.zap_dead");
+    TAP_OK(strstr(out, "a stranger got in") == NULL, "no unknown key got in meanwhile");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--zap-dies") == 0)
+        return s_zap_dies_child();
     if (!mkdtemp(s_dir)) {
         perror("mkdtemp");
         return 1;
@@ -423,6 +483,7 @@ int main(void)
     test_identity_parse();
     test_curve();
     test_shutdown_order();
+    test_zap_dies();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
     if (system(cmd) != 0)

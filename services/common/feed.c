@@ -50,38 +50,192 @@
 #define S_GROUP_BATCHES 16            /* consumer: batches per transaction */
 #define S_GROUP_ENTRIES 16384         /* ... and entries */
 
-/* ---- Outbox ------------------------------------------------------------ */
+/* ---- Outbox ------------------------------------------------------------ *
+ * The outbox's own facts live in FEED_META_DB, keyed by name: "next_seq"
+ * (the seq the next append takes), "pruned_through" (every seq up to it is
+ * gone) and "ack/<consumer>" (the last seq that registered consumer
+ * acknowledged), each a be64. The meta database is found by name from the
+ * transaction (mdb_dbi_open of a database the store already has open only
+ * looks it up), so the outbox calls keep their (txn, outbox) shape. */
+
+#define S_META_NEXT "next_seq"
+#define S_META_PRUNED "pruned_through"
+#define S_META_ACK "ack/"
+
+static int s_meta_dbi(MDB_txn *txn, MDB_dbi *dbi)
+{
+    int rc = mdb_dbi_open(txn, FEED_META_DB, 0, dbi);
+    /* Not among the store's databases: a programming error of the owner. */
+    return rc == MDB_NOTFOUND || rc == MDB_DBS_FULL ? MDB_INCOMPATIBLE : rc;
+}
+
+static int s_meta_get(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t *v, int *found)
+{
+    MDB_val val;
+    int rc = store_get(txn, meta, key, strlen(key), &val);
+    *found = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (val.mv_size != 8)
+        return MDB_CORRUPTED;
+    *v = store_be64_get(val.mv_data);
+    *found = 1;
+    return 0;
+}
+
+static int s_meta_put(MDB_txn *txn, MDB_dbi meta, const char *key, uint64_t v)
+{
+    uint8_t b[8];
+    store_be64_put(b, v);
+    return store_put(txn, meta, key, strlen(key), b, sizeof b, 0);
+}
+
+/* The seq the next append takes: stored, or (a store written before it was
+ * stored) one past the last key. */
+static int s_next_seq(MDB_txn *txn, MDB_dbi outbox, MDB_dbi meta, uint64_t *next)
+{
+    uint64_t v = 0;
+    int found, rc = s_meta_get(txn, meta, S_META_NEXT, &v, &found);
+    if (rc != 0)
+        return rc;
+    if (!found) {
+        if ((rc = store_last_u64(txn, outbox, &v)) != 0)
+            return rc;
+        v++;
+    }
+    *next = v;
+    return 0;
+}
 
 int feed_outbox_head(MDB_txn *txn, MDB_dbi outbox, uint64_t *head)
 {
+    MDB_dbi meta;
+    uint64_t next = 0;
+    int rc;
     if (!txn || !head)
         return EINVAL;
-    return store_last_u64(txn, outbox, head);
+    if ((rc = s_meta_dbi(txn, &meta)) != 0 || (rc = s_next_seq(txn, outbox, meta, &next)) != 0)
+        return rc;
+    *head = next - 1;
+    return 0;
+}
+
+int feed_outbox_first(MDB_txn *txn, MDB_dbi outbox, uint64_t *first)
+{
+    MDB_dbi meta;
+    uint64_t pruned = 0;
+    int found, rc;
+    (void)outbox;
+    if (!txn || !first)
+        return EINVAL;
+    if ((rc = s_meta_dbi(txn, &meta)) != 0
+        || (rc = s_meta_get(txn, meta, S_META_PRUNED, &pruned, &found)) != 0)
+        return rc;
+    *first = pruned + 1;
+    return 0;
 }
 
 int feed_outbox_append(MDB_txn *txn, MDB_dbi outbox, const void *payload,
                        size_t len, uint64_t *seq_out)
 {
     uint8_t key[8];
-    uint64_t last = 0;
+    uint64_t seq = 0;
+    MDB_dbi meta;
     int rc;
 
     if (!txn || (!payload && len > 0))
         return EINVAL;
     if (len > FEED_MAX_PAYLOAD)
         return MDB_BAD_VALSIZE;
-    /* Derived from the database, inside this transaction: a nested
-     * transaction that aborts takes its seqs with it. */
-    if ((rc = store_last_u64(txn, outbox, &last)) != 0)
+    /* Read and advanced inside this transaction: a nested transaction
+     * that aborts takes its seqs with it, and pruning the outbox to empty
+     * never makes the numbering start again. */
+    if ((rc = s_meta_dbi(txn, &meta)) != 0 || (rc = s_next_seq(txn, outbox, meta, &seq)) != 0)
         return rc;
-    store_be64_put(key, last + 1);
-    /* The key is past the last one by construction; MDB_APPEND skips the
-     * search and fills pages completely. */
+    store_be64_put(key, seq);
+    /* The key is past every key ever appended; MDB_APPEND skips the search
+     * and fills pages completely. */
     rc = store_put(txn, outbox, key, sizeof key, len ? payload : "", len,
                    MDB_APPEND);
+    if (rc == 0)
+        rc = s_meta_put(txn, meta, S_META_NEXT, seq + 1);
     if (rc == 0 && seq_out)
-        *seq_out = last + 1;
+        *seq_out = seq;
     return rc;
+}
+
+int feed_outbox_prune(MDB_txn *txn, MDB_dbi outbox, uint64_t through, size_t max,
+                      size_t *deleted)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    MDB_dbi meta;
+    uint64_t pruned = 0, last = 0;
+    size_t n = 0;
+    int found, rc;
+
+    if (deleted)
+        *deleted = 0;
+    if (!txn)
+        return EINVAL;
+    if ((rc = s_meta_dbi(txn, &meta)) != 0
+        || (rc = s_meta_get(txn, meta, S_META_PRUNED, &pruned, &found)) != 0)
+        return rc;
+    if (through <= pruned)
+        return 0;
+    if ((rc = mdb_cursor_open(txn, outbox, &cur)) != 0)
+        return rc;
+    last = pruned;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < max;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        uint64_t seq = store_be64_get(k.mv_data);
+        if (seq > through)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        last = seq;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND || rc == 0) {
+        /* Stopped by `max`: only what was deleted is gone. */
+        uint64_t upto = n < max ? through : last;
+        rc = upto > pruned ? s_meta_put(txn, meta, S_META_PRUNED, upto) : 0;
+    }
+    if (rc == 0 && deleted)
+        *deleted = n;
+    return rc;
+}
+
+int feed_outbox_ack_read(MDB_txn *txn, const char *consumer, uint64_t *acked)
+{
+    char key[AUTH_NAME_LEN + 8];
+    MDB_dbi meta;
+    int found, rc;
+    if (!txn || !consumer || !acked)
+        return EINVAL;
+    *acked = 0;
+    snprintf(key, sizeof key, "%s%s", S_META_ACK, consumer);
+    if ((rc = s_meta_dbi(txn, &meta)) != 0)
+        return rc;
+    return s_meta_get(txn, meta, key, acked, &found);
+}
+
+static int s_ack_write(MDB_txn *txn, const char *consumer, uint64_t acked)
+{
+    char key[AUTH_NAME_LEN + 8];
+    MDB_dbi meta;
+    int rc;
+    snprintf(key, sizeof key, "%s%s", S_META_ACK, consumer);
+    if ((rc = s_meta_dbi(txn, &meta)) != 0)
+        return rc;
+    return s_meta_put(txn, meta, key, acked);
 }
 
 /* ---- Shared helpers ---------------------------------------------------- */
@@ -141,6 +295,13 @@ typedef struct {
     int64_t last_sent_ms;
 } s_sub_t;
 
+/* A registered consumer: named by its service key (the allow-list name). */
+typedef struct {
+    char name[AUTH_NAME_LEN];
+    uint64_t acked;          /* highest seq it acknowledged (or subscribed past) */
+    uint64_t stored;         /* what FEED_META_DB holds for it */
+} s_reg_t;
+
 struct feed_producer_t {
     void *sock;
     store_t *store;
@@ -148,6 +309,10 @@ struct feed_producer_t {
     MDB_dbi outbox;
     char endpoint[256];
     feed_producer_opts_t opts;
+    s_reg_t regs[FEED_MAX_CONSUMERS];
+    int n_regs;
+    uint64_t pruned_through;         /* as stored: seqs up to it are gone */
+    int64_t prune_due_ms;
     s_sub_t subs[FEED_MAX_SUBSCRIBERS];
     Pay__FeedEntry *entries;         /* batch_max_entries, reused */
     Pay__FeedEntry **entry_ptrs;
@@ -222,11 +387,48 @@ feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store, auth_t *auth,
         self->opts.peer_timeout_ms = FEED_PEER_TIMEOUT_MS;
     if (self->opts.sndhwm <= 0)
         self->opts.sndhwm = 64;
+    if (self->opts.retain == 0)
+        self->opts.retain = FEED_RETAIN;
+    if (self->opts.prune_ms <= 0)
+        self->opts.prune_ms = FEED_PRUNE_MS;
+    if (self->opts.prune_batch == 0)
+        self->opts.prune_batch = FEED_PRUNE_BATCH;
 
     step = "outbox database";
     self->outbox = store_dbi(store, outbox_db_name);
     if (self->outbox == (MDB_dbi)-1)
         goto fail;
+    step = "the " FEED_META_DB " database";
+    if (store_dbi(store, FEED_META_DB) == (MDB_dbi)-1)
+        goto fail;
+    step = "registered consumers";
+    for (const char *const *c = self->opts.consumers; c && *c; c++) {
+        if (!**c || strlen(*c) >= AUTH_NAME_LEN || self->n_regs >= FEED_MAX_CONSUMERS)
+            goto fail;
+        snprintf(self->regs[self->n_regs++].name, AUTH_NAME_LEN, "%s", *c);
+    }
+    self->opts.consumers = NULL;   /* borrowed; regs are the copy */
+    step = "read the outbox state";
+    {
+        MDB_txn *txn = NULL;
+        uint64_t first = 1;
+        int rc = store_read_begin(store, &txn);
+        if (rc == 0)
+            rc = feed_outbox_first(txn, self->outbox, &first);
+        for (int i = 0; rc == 0 && i < self->n_regs; i++) {
+            rc = feed_outbox_ack_read(txn, self->regs[i].name, &self->regs[i].acked);
+            self->regs[i].stored = self->regs[i].acked;
+        }
+        if (rc == 0)
+            rc = feed_outbox_head(txn, self->outbox, &self->stats.head_seq);
+        if (txn)
+            mdb_txn_abort(txn);
+        if (rc != 0)
+            goto fail;
+        self->pruned_through = first - 1;
+        self->stats.first_seq = first;
+    }
+    self->prune_due_ms = clock_mono_ms() + self->opts.prune_ms;
     step = "allocate batch";
     self->entries = calloc(self->opts.batch_max_entries, sizeof *self->entries);
     self->entry_ptrs = calloc(self->opts.batch_max_entries, sizeof *self->entry_ptrs);
@@ -267,6 +469,14 @@ feed_producer_t *feed_producer_new(void *zmq_ctx, store_t *store, auth_t *auth,
         snprintf(self->endpoint, sizeof self->endpoint, "%s", endpoint);
 
     log_info("feed.listen", "feed of '%s' on %s", outbox_db_name, self->endpoint);
+    if (self->n_regs == 0)
+        log_info("feed.prune", "outbox pruning off: no registered consumers");
+    else
+        for (int i = 0; i < self->n_regs; i++)
+            log_info("feed.prune", "registered consumer %s: acknowledged %" PRIu64
+                     "; outbox from seq %" PRIu64 ", keeping at least %" PRIu64 " events",
+                     self->regs[i].name, self->regs[i].acked, self->pruned_through + 1,
+                     self->opts.retain);
     return self;
 
 fail:
@@ -310,11 +520,52 @@ static int s_same_identity(const auth_identity_t *a, const auth_identity_t *b)
            && strcmp(a->name, b->name) == 0;
 }
 
+/* A registered consumer's durable position moved to `seq` (an Ack, or a
+ * Subscribe from seq + 1): it has applied everything up to it. */
+static void s_note_acked(feed_producer_t *self, const auth_identity_t *who, uint64_t seq)
+{
+    if (seq > self->stats.head_seq)
+        seq = self->stats.head_seq;   /* nobody applied what was never sent */
+    for (int i = 0; i < self->n_regs; i++)
+        if (strcmp(self->regs[i].name, who->name) == 0 && seq > self->regs[i].acked)
+            self->regs[i].acked = seq;
+}
+
+/* Tells a subscriber that what it asked for is gone, rather than leave a
+ * silent gap; an alarm for the operator (logged, counted). */
+static void s_send_pruned(feed_producer_t *self, const uint8_t *rid, size_t rid_len,
+                          const auth_identity_t *who, uint64_t from)
+{
+    Pay__FeedPruned pr = PAY__FEED_PRUNED__INIT;
+    Pay__FeedMessage fm = PAY__FEED_MESSAGE__INIT;
+    char msg[160];
+    snprintf(msg, sizeof msg, "seq %" PRIu64 " to %" PRIu64 " were pruned from the outbox; "
+             "the oldest held is %" PRIu64, from, self->pruned_through, self->pruned_through + 1);
+    pr.has_from_seq = pr.has_first_seq = 1;
+    pr.from_seq = from;
+    pr.first_seq = self->pruned_through + 1;
+    pr.message = msg;
+    fm.kind_case = PAY__FEED_MESSAGE__KIND_PRUNED;
+    fm.pruned = &pr;
+    self->stats.pruned_refusals++;
+    log_error("feed.pruned", "subscription of %s from seq %" PRIu64 " refused: %s", who->name,
+              from, msg);
+    (void)s_send_proto(self->sock, rid, rid_len, &fm.base);
+}
+
 static void s_on_subscribe(feed_producer_t *self, const uint8_t *rid,
                            size_t rid_len, const auth_identity_t *who,
                            const Pay__Subscribe *m)
 {
+    uint64_t from = m->has_from_seq && m->from_seq > 0 ? m->from_seq : 1;
     s_sub_t *sub = s_sub_find(self, rid, rid_len);
+    if (from <= self->pruned_through) {
+        if (sub)
+            s_sub_forget(self, sub, "asked for pruned events");
+        s_send_pruned(self, rid, rid_len, who, from);
+        return;
+    }
+    s_note_acked(self, who, from - 1);
     if (sub && !s_same_identity(&sub->who, who)) {
         /* Cannot happen while the connection lives (no handover); if the
          * routing id ever names another peer, nothing of the old
@@ -360,6 +611,8 @@ static void s_on_ack(feed_producer_t *self, const uint8_t *rid, size_t rid_len,
                             self->opts.max_credit);
     if (m->has_applied_seq && m->applied_seq > sub->acked_seq)
         sub->acked_seq = m->applied_seq;
+    if (m->has_applied_seq)
+        s_note_acked(self, who, m->applied_seq);
     sub->last_heard_ms = clock_mono_ms();
 }
 
@@ -553,6 +806,80 @@ fail:
     return rc;
 }
 
+typedef struct {
+    feed_producer_t *self;
+    uint64_t through;
+    size_t deleted;
+} s_prune_t;
+
+static int s_prune_txn(MDB_txn *txn, void *arg)
+{
+    s_prune_t *p = arg;
+    feed_producer_t *self = p->self;
+    int rc;
+    p->deleted = 0;
+    for (int i = 0; i < self->n_regs; i++)
+        if (self->regs[i].acked != self->regs[i].stored
+            && (rc = s_ack_write(txn, self->regs[i].name, self->regs[i].acked)) != 0)
+            return rc;
+    if (p->through > self->pruned_through)
+        return feed_outbox_prune(txn, self->outbox, p->through, self->opts.prune_batch,
+                                 &p->deleted);
+    return 0;
+}
+
+uint64_t feed_prune_target(const uint64_t *acked, int n, uint64_t head, uint64_t retain)
+{
+    if (n <= 0)
+        return 0;   /* nobody registered: nobody's needs are known */
+    uint64_t floor = head;
+    for (int i = 0; i < n; i++)
+        if (acked[i] < floor)
+            floor = acked[i];
+    uint64_t keep_from = head > retain ? head - retain : 0;   /* keep (keep_from, head] */
+    return floor < keep_from ? floor : keep_from;
+}
+
+/* One bounded pruning step: stores the registered consumers' acknowledged
+ * seqs that moved, and deletes what every one of them has acknowledged
+ * and that is older than the retention (at most prune_batch entries). */
+static void s_prune_step(feed_producer_t *self)
+{
+    uint64_t acked[FEED_MAX_CONSUMERS];
+    int changed = 0;
+    for (int i = 0; i < self->n_regs; i++) {
+        acked[i] = self->regs[i].acked;
+        changed |= self->regs[i].acked != self->regs[i].stored;
+    }
+    s_prune_t p = {self, feed_prune_target(acked, self->n_regs, self->stats.head_seq,
+                                           self->opts.retain), 0};
+    if (!changed && p.through <= self->pruned_through)
+        return;
+    int rc = store_write(self->store, s_prune_txn, &p);
+    if (rc != 0) {
+        log_error("feed.prune", "pruning the outbox: %s", mdb_strerror(rc));
+        return;
+    }
+    for (int i = 0; i < self->n_regs; i++)
+        self->regs[i].stored = acked[i];
+    if (p.deleted > 0) {
+        MDB_txn *txn = NULL;
+        uint64_t first = self->pruned_through + 1;
+        if (store_read_begin(self->store, &txn) == 0) {
+            if (feed_outbox_first(txn, self->outbox, &first) == 0)
+                self->pruned_through = first - 1;
+            mdb_txn_abort(txn);
+        }
+        self->stats.first_seq = self->pruned_through + 1;
+        self->stats.pruned += p.deleted;
+        log_debug("feed.prune", "pruned %zu events; the outbox starts at seq %" PRIu64,
+                  p.deleted, self->pruned_through + 1);
+        /* More to do: the next step follows at the next tick. */
+        if (self->pruned_through < p.through)
+            self->prune_due_ms = 0;
+    }
+}
+
 int feed_producer_tick(feed_producer_t *self)
 {
     MDB_txn *txn = NULL;
@@ -561,6 +888,10 @@ int feed_producer_tick(feed_producer_t *self)
 
     if (!self)
         return EINVAL;
+    if (self->n_regs > 0 && clock_mono_ms() >= self->prune_due_ms) {
+        self->prune_due_ms = clock_mono_ms() + self->opts.prune_ms;
+        s_prune_step(self);
+    }
     if (self->stats.subscribers == 0)
         return 0;
     if (store_read_begin(self->store, &txn) == 0) {
@@ -579,6 +910,30 @@ int feed_producer_tick(feed_producer_t *self)
             s_send_heartbeat(self, sub, now);
     }
     return feed_producer_pump(self);
+}
+
+int feed_consumer_names(const char *csv, char *buf, size_t bufsize,
+                        const char *names[FEED_MAX_CONSUMERS + 1])
+{
+    int n = 0;
+    names[0] = NULL;
+    if (!csv || !*csv)
+        return 0;
+    if (strlen(csv) >= bufsize)
+        return -1;
+    memcpy(buf, csv, strlen(csv) + 1);
+    for (char *p = buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || strlen(p) >= AUTH_NAME_LEN || n >= FEED_MAX_CONSUMERS)
+            return -1;
+        names[n++] = p;
+        names[n] = NULL;
+        if (!comma)
+            return n;
+        p = comma + 1;
+    }
 }
 
 void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out)
@@ -908,6 +1263,18 @@ static Pay__FeedMessage *s_consumer_decode(feed_consumer_t *self, zmq_msg_t *msg
     if (fm->kind_case == PAY__FEED_MESSAGE__KIND_HEARTBEAT && fm->heartbeat
         && fm->heartbeat->has_head_seq)
         self->stats.head_seq = fm->heartbeat->head_seq;
+    if (fm->kind_case == PAY__FEED_MESSAGE__KIND_PRUNED && fm->pruned) {
+        /* The events we need are gone at the producer: an alarm, never a
+         * silent skip. Asked again only after a long pause (an operator
+         * may restore the producer's outbox meanwhile). */
+        self->stats.pruned++;
+        log_error("feed.pruned", "%s: the producer no longer holds seq %" PRIu64
+                  " (its oldest is %" PRIu64 "); this consumer cannot go on from its cursor "
+                  "%" PRIu64 " without the missing events", self->name,
+                  self->stats.cursor + 1, fm->pruned->first_seq, self->stats.cursor);
+        self->need_subscribe = 1;
+        self->retry_at_ms = now + 10 * self->opts.timeout_ms;
+    }
     codec_free((ProtobufCMessage **)&fm);
     return NULL;
 }

@@ -4,7 +4,10 @@
  * The producer's outbox (a named LMDB database, keys be64(seq), values the
  * packed events) is the durable log: a business handler appends to it in the
  * same write transaction as the business change, so an event exists if and
- * only if its change committed. A feed_producer_t serves that log on a CURVE
+ * only if its change committed. The next seq is stored (FEED_META_DB), and
+ * the log is pruned below what every registered consumer has acknowledged,
+ * keeping a retention (feed_producer_opts_t.consumers); a Subscribe from a
+ * pruned seq is answered FeedPruned, never with a silent gap. A feed_producer_t serves that log on a CURVE
  * ROUTER: each subscriber (keyed by the routing id of its connection) says
  * Subscribe{from_seq, credit}, and the producer streams FeedBatch messages
  * from the log, never
@@ -83,20 +86,52 @@
 #define FEED_RETRY_MS 1000                   /* after an apply failure */
 #define FEED_MAX_SUBSCRIBERS 64
 #define FEED_TICK_MS 100                     /* how often to call *_tick */
+#define FEED_RETAIN 100000                   /* events always kept in the outbox */
+#define FEED_PRUNE_MS 1000                   /* a pruning step this often */
+#define FEED_PRUNE_BATCH 10000               /* events deleted per step */
+#define FEED_MAX_CONSUMERS 16                /* registered consumers */
+
+/* The database of a producer's store that holds its outbox's own facts:
+ * the next seq, how far it was pruned, and each registered consumer's
+ * acknowledged seq. Every store with an outbox must name it in store_open
+ * (one outbox per store). */
+#define FEED_META_DB "feed_meta"
 
 /* ---- Outbox ------------------------------------------------------------ */
 
 /* Appends `payload` to the outbox database `outbox` inside the caller's
- * write transaction `txn`, under seq = (last key in the database) + 1, and
- * sets *seq_out (may be NULL). The seq is derived from the database inside
- * the transaction, never cached, so an aborted (nested) transaction leaves
- * no gap. Returns 0, MDB_BAD_VALSIZE if len > FEED_MAX_PAYLOAD, or an LMDB
- * error (MDB_MAP_FULL included, for store_write to grow the map). */
+ * write transaction `txn`, under the next seq, which is STORED in
+ * FEED_META_DB and advanced in the same transaction (a store from before
+ * it was stored starts from its last key + 1), and sets *seq_out (may be
+ * NULL). Never cached: an aborted (nested) transaction leaves no gap, and
+ * an outbox pruned to empty goes on from where it was, never from 1.
+ * Returns 0, MDB_BAD_VALSIZE if len > FEED_MAX_PAYLOAD, MDB_INCOMPATIBLE
+ * if the store has no FEED_META_DB, or an LMDB error (MDB_MAP_FULL
+ * included, for store_write to grow the map). */
 int feed_outbox_append(MDB_txn *txn, MDB_dbi outbox, const void *payload,
                        size_t len, uint64_t *seq_out);
 
-/* The last seq in the outbox (0 if empty). Returns 0 or an LMDB error. */
+/* The last seq ever appended (0 if none), pruned or not. Returns 0 or an
+ * LMDB error. */
 int feed_outbox_head(MDB_txn *txn, MDB_dbi outbox, uint64_t *head);
+
+/* The oldest seq a subscriber may still ask for (1 until pruned). */
+int feed_outbox_first(MDB_txn *txn, MDB_dbi outbox, uint64_t *first);
+
+/* Deletes the outbox entries with seq <= `through`, at most `max` of them,
+ * and records how far the outbox is pruned; *deleted (may be NULL) says how
+ * many went. Returns 0 or an LMDB error. */
+int feed_outbox_prune(MDB_txn *txn, MDB_dbi outbox, uint64_t through, size_t max,
+                      size_t *deleted);
+
+/* The acknowledged seq that the producer stored for registered consumer
+ * `consumer` (0 if none yet). */
+int feed_outbox_ack_read(MDB_txn *txn, const char *consumer, uint64_t *acked);
+
+/* How far a producer may prune: every one of the `n` registered consumers
+ * has acknowledged it (acked[i]), and the last `retain` events up to `head`
+ * stay. 0 (nothing) if n is 0. Pure. */
+uint64_t feed_prune_target(const uint64_t *acked, int n, uint64_t head, uint64_t retain);
 
 /* ---- Producer ---------------------------------------------------------- */
 
@@ -110,6 +145,17 @@ typedef struct {
     int heartbeat_ms;
     int peer_timeout_ms;
     int sndhwm;                 /* messages queued per subscriber; 0: 64 */
+    /* Outbox pruning. The registered consumers are named by their service
+     * key (the allow-list name the ZAP handler gives their connection); a
+     * NULL-terminated list, or NULL: no pruning. The outbox is pruned below
+     * the lowest seq that every one of them has acknowledged (a consumer
+     * that never connected holds it at 0), keeping at least the last
+     * `retain` events. Each one's acknowledged seq is stored in
+     * FEED_META_DB by the pruning step, so a restarted producer knows it. */
+    const char *const *consumers;
+    uint64_t retain;            /* 0: FEED_RETAIN */
+    int prune_ms;               /* 0: FEED_PRUNE_MS */
+    size_t prune_batch;         /* 0: FEED_PRUNE_BATCH */
 } feed_producer_opts_t;
 
 typedef struct {
@@ -119,6 +165,9 @@ typedef struct {
     uint64_t entries_sent;
     uint64_t heartbeats_sent;
     uint64_t refused;           /* requests from non-service identities */
+    uint64_t first_seq;         /* oldest seq still in the outbox */
+    uint64_t pruned;            /* events pruned since start */
+    uint64_t pruned_refusals;   /* Subscribes from a pruned seq (an alarm) */
 } feed_producer_stats_t;
 
 /* Binds a CURVE server ROUTER on `endpoint` with `server_keys`, serving the
@@ -154,10 +203,22 @@ int feed_producer_on_readable(feed_producer_t *self);
  * pump. Returns 0, or an LMDB error from the read transaction. */
 int feed_producer_pump(feed_producer_t *self);
 
-/* Heartbeats idle subscribers, forgets silent ones, and pumps. */
+/* Heartbeats idle subscribers, forgets silent ones, and pumps; about every
+ * prune_ms, one bounded pruning step (a store_write: call it where a write
+ * transaction may run, e.g. a server.h timer). A Subscribe from a seq that
+ * was pruned gets FeedPruned instead of events (logged as "feed.pruned"
+ * and counted in pruned_refusals): never a silent gap. */
 int feed_producer_tick(feed_producer_t *self);
 
 void feed_producer_stats(feed_producer_t *self, feed_producer_stats_t *out);
+
+/* Splits a comma-separated list of consumer names (a service's
+ * --feed-consumers flag) into `names` (at most FEED_MAX_CONSUMERS, then a
+ * NULL), pointing into `buf` (a copy of `csv`, of `bufsize` bytes). Empty
+ * or NULL csv: no names. Returns the count, or -1 (too many, too long, or
+ * an empty name). */
+int feed_consumer_names(const char *csv, char *buf, size_t bufsize,
+                        const char *names[FEED_MAX_CONSUMERS + 1]);
 
 /* ---- Consumer ---------------------------------------------------------- */
 
@@ -293,6 +354,8 @@ typedef struct {
     uint64_t quarantined;       /* events quarantined since start */
     uint64_t subscribes;
     uint64_t reconnects;
+    uint64_t pruned;            /* FeedPruned answers: the producer no longer
+                                   holds what we need (an alarm) */
 } feed_consumer_stats_t;
 
 /* Connects a CURVE client DEALER (keys `client_keys`, server key

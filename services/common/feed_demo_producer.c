@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         {"map-mb", NULL, "256", "initial LMDB map size in MiB", NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
-    const char *names[] = {S_OUTBOX, NULL};
+    const char *names[] = {S_OUTBOX, FEED_META_DB, NULL};
     char *args[64];
     int nargs = 0, dump = 0, status = 1, rc;
     long total, rate, pause_ms, map_mb;

@@ -120,6 +120,121 @@ static void s_test_outbox(store_t *st)
     TAP_OK(!s_has_key(st, ob, 5, NULL), "nothing after seq 4");
 }
 
+/* Pruning, and the stored next seq. */
+static int s_drop_next_seq(MDB_txn *txn, void *arg)
+{
+    (void)arg;
+    MDB_dbi meta;
+    MDB_val k = {8, "next_seq"};
+    int rc = mdb_dbi_open(txn, FEED_META_DB, 0, &meta);
+    return rc ? rc : mdb_del(txn, meta, &k, NULL);
+}
+
+typedef struct {
+    MDB_dbi ob;
+    uint64_t through;
+    size_t max, deleted;
+    uint64_t seq;
+} s_prune_arg_t;
+
+static int s_prune_body(MDB_txn *txn, void *arg)
+{
+    s_prune_arg_t *p = arg;
+    return feed_outbox_prune(txn, p->ob, p->through, p->max, &p->deleted);
+}
+
+static int s_append_body(MDB_txn *txn, void *arg)
+{
+    s_prune_arg_t *p = arg;
+    return feed_outbox_append(txn, p->ob, "z", 1, &p->seq);
+}
+
+static uint64_t s_first(store_t *st, MDB_dbi ob, uint64_t *head)
+{
+    MDB_txn *txn = NULL;
+    uint64_t first = 0;
+    if (store_read_begin(st, &txn) != 0)
+        return 0;
+    if (feed_outbox_first(txn, ob, &first) != 0 || feed_outbox_head(txn, ob, head) != 0)
+        first = 0;
+    mdb_txn_abort(txn);
+    return first;
+}
+
+static void s_test_outbox_prune(const char *dir)
+{
+    char path[512];
+    const char *names[] = {"outbox", FEED_META_DB, NULL};
+    const char *bare[] = {"outbox", NULL};
+    uint64_t head = 0;
+    snprintf(path, sizeof path, "%s/prune", dir);
+    store_t *st = store_open(path, names, 0);
+    TAP_OK(st != NULL, "prune: store");
+    if (!st)
+        return;
+    MDB_dbi ob = store_dbi(st, "outbox");
+    s_prune_arg_t p = {ob, 0, 0, 0, 0};
+    for (int i = 0; i < 10; i++)
+        store_write(st, s_append_body, &p);
+    TAP_EQ_INT(p.seq, 10, "prune: ten events appended");
+    TAP_EQ_INT(s_first(st, ob, &head), 1, "prune: nothing pruned yet, the outbox starts at 1");
+    TAP_EQ_INT(head, 10, "prune: head 10");
+
+    p.through = 4;
+    p.max = 100;
+    TAP_EQ_INT(store_write(st, s_prune_body, &p), 0, "prune through 4");
+    TAP_EQ_INT(p.deleted, 4, "prune: 4 deleted");
+    TAP_EQ_INT(s_first(st, ob, &head), 5, "prune: the outbox starts at 5");
+    TAP_OK(!s_has_key(st, ob, 4, NULL) && s_has_key(st, ob, 5, NULL), "prune: 4 gone, 5 kept");
+    p.through = 10;
+    p.max = 3;
+    TAP_EQ_INT(store_write(st, s_prune_body, &p), 0, "prune through 10, at most 3");
+    TAP_EQ_INT(p.deleted, 3, "prune: bounded to 3");
+    TAP_EQ_INT(s_first(st, ob, &head), 8, "prune: a bounded step records only what went");
+    p.max = 100;
+    TAP_EQ_INT(store_write(st, s_prune_body, &p), 0, "prune the rest");
+    TAP_EQ_INT(s_first(st, ob, &head), 11, "prune: everything gone, the outbox starts at 11");
+    TAP_EQ_INT(head, 10, "prune: the head stays 10 with the outbox empty");
+    TAP_OK(!s_has_key(st, ob, 10, NULL), "prune: the outbox is empty");
+    store_write(st, s_append_body, &p);
+    TAP_EQ_INT(p.seq, 11, "an outbox pruned to empty goes on at 11, not 1");
+    p.through = 5;
+    TAP_EQ_INT(store_write(st, s_prune_body, &p), 0, "pruning below what is gone");
+    TAP_EQ_INT(p.deleted, 0, "prune: deletes nothing");
+
+    /* A store from before the next seq was stored: derived once, then kept. */
+    TAP_EQ_INT(store_write(st, s_drop_next_seq, NULL), 0, "drop the stored next seq");
+    TAP_EQ_INT(s_first(st, ob, &head), 11, "old store: first seq kept");
+    TAP_EQ_INT(head, 11, "old store: head derived from the last key");
+    store_write(st, s_append_body, &p);
+    TAP_EQ_INT(p.seq, 12, "old store: the next append follows the last key");
+
+    MDB_txn *txn = NULL;
+    uint64_t acked = 99;
+    store_read_begin(st, &txn);
+    TAP_EQ_INT(feed_outbox_ack_read(txn, "wages", &acked), 0, "ack of an unknown consumer");
+    TAP_EQ_INT(acked, 0, "is 0");
+    mdb_txn_abort(txn);
+    store_destroy(&st);
+
+    snprintf(path, sizeof path, "%s/bare", dir);
+    st = store_open(path, bare, 0);
+    p.ob = store_dbi(st, "outbox");
+    TAP_EQ_INT(store_write(st, s_append_body, &p), MDB_INCOMPATIBLE,
+               "a store without " FEED_META_DB " cannot hold an outbox");
+    store_destroy(&st);
+
+    /* Where pruning may go: what every registered consumer acknowledged,
+     * keeping the last `retain`. */
+    uint64_t a[3] = {900, 700, 800};
+    TAP_EQ_INT(feed_prune_target(a, 3, 1000, 100), 700, "target: the slowest consumer");
+    TAP_EQ_INT(feed_prune_target(a, 3, 1000, 500), 500, "target: the retention");
+    TAP_EQ_INT(feed_prune_target(a, 0, 1000, 1), 0, "target: nobody registered, nothing");
+    uint64_t z[2] = {1000, 0};
+    TAP_EQ_INT(feed_prune_target(z, 2, 1000, 1), 0, "target: a consumer never seen holds all");
+    TAP_EQ_INT(feed_prune_target(a, 1, 50, 100), 0, "target: fewer events than the retention");
+}
+
 /* ---- Apply step -------------------------------------------------------- */
 
 typedef struct {
@@ -397,6 +512,8 @@ typedef struct {
     int contiguous;
     int heartbeats;
     uint64_t hb_head;
+    int pruned;
+    uint64_t pruned_first;
     int other;
 } s_raw_t;
 
@@ -432,6 +549,9 @@ static void s_raw_recv(s_raw_t *r)
         } else if (fm->kind_case == PAY__FEED_MESSAGE__KIND_HEARTBEAT) {
             r->heartbeats++;
             r->hb_head = fm->heartbeat->head_seq;
+        } else if (fm->kind_case == PAY__FEED_MESSAGE__KIND_PRUNED) {
+            r->pruned++;
+            r->pruned_first = fm->pruned->first_seq;
         } else {
             r->other++;
         }
@@ -574,6 +694,8 @@ static void s_run(s_world_t *w, int ms, uint64_t until)
     }
 }
 
+static const char *const *s_consumers;   /* of the next s_producer */
+static uint64_t s_retain;
 static auth_t *s_auth;   /* the test's running ZAP handler */
 
 static feed_producer_t *s_producer(void *ctx, store_t *st, const char *endpoint,
@@ -583,6 +705,9 @@ static feed_producer_t *s_producer(void *ctx, store_t *st, const char *endpoint,
     po.batch_max_entries = 256;
     po.heartbeat_ms = 200;
     po.peer_timeout_ms = 5000;
+    po.consumers = s_consumers;
+    po.retain = s_retain;
+    po.prune_ms = 100;
     /* A just-closed socket's port is released by the reaper thread: retry. */
     for (int i = 0; i < 50; i++) {
         feed_producer_t *p = feed_producer_new(ctx, st, s_auth, "outbox", endpoint, server, &po);
@@ -657,7 +782,7 @@ static int s_loop_replies(void *arg)
 static void s_test_server_loop(void *ctx, auth_t *auth, const auth_keypair_t *server,
                                const auth_keypair_t *client, const char *dir)
 {
-    const char *sdbs[] = {SERVER_REQUESTS_DB, "outbox", NULL};
+    const char *sdbs[] = {SERVER_REQUESTS_DB, "outbox", FEED_META_DB, NULL};
     const char *cdbs[] = {"cursor", "applied", FEED_QUARANTINE_DB, NULL};
     char path[256];
     s_loop_t l = {0};
@@ -721,6 +846,120 @@ done:
     server_destroy(&l.server);
     store_destroy(&sst);
     store_destroy(&cst);
+}
+
+/* Pruning over sockets: below what the registered consumer acknowledged,
+ * keeping the retention; a subscriber that asks for a pruned seq is told
+ * so (FeedPruned), never served a gap. */
+static void s_test_prune_sockets(void *ctx, const auth_keypair_t *server,
+                                 const auth_keypair_t *client, const auth_keypair_t *other,
+                                 const char *dir)
+{
+    char path[512], endpoint[256];
+    const char *names[] = {"outbox", "cursor", "applied", FEED_META_DB, NULL};
+    const char *const regs[] = {"wages", NULL};
+    feed_producer_stats_t ps;
+    feed_consumer_stats_t cs;
+    s_world_t w = {0};
+    MDB_txn *txn = NULL;
+    uint64_t acked = 0;
+    snprintf(path, sizeof path, "%s/pp", dir);
+    store_t *pst = store_open(path, names, 0);
+    snprintf(path, sizeof path, "%s/pc", dir);
+    store_t *cst = store_open(path, names, 0);
+    snprintf(path, sizeof path, "%s/pc2", dir);
+    store_t *cst2 = store_open(path, names, 0);
+    TAP_OK(pst && cst && cst2, "prune over sockets: stores");
+    if (!pst || !cst || !cst2)
+        goto done;
+    s_fill(pst, 3000);
+    s_consumers = regs;
+    s_retain = 500;
+    w.producer = s_producer(ctx, pst, "tcp://127.0.0.1:*", server);
+    TAP_OK(w.producer != NULL, "prune: producer with registered consumer 'wages'");
+    if (!w.producer)
+        goto done;
+    snprintf(endpoint, sizeof endpoint, "%s", feed_producer_endpoint(w.producer));
+    s_run(&w, 400, 0);
+    feed_producer_stats(w.producer, &ps);
+    TAP_EQ_INT(ps.first_seq, 1, "prune: nothing pruned before 'wages' acknowledged anything");
+
+    s_sink_t sink = {store_dbi(cst, "applied"), 0, 0, 0, 0, 0};
+    feed_consumer_opts_t co = {0};
+    co.name = "t";
+    co.timeout_ms = 1000;
+    w.consumer = feed_consumer_new(ctx, cst, "cursor", "hours", endpoint, client,
+                                   server->public_z85, s_sink_apply, &sink, &co);
+    s_run(&w, 15000, 3000);
+    TAP_EQ_INT(feed_consumer_cursor(w.consumer), 3000, "prune: 'wages' applied all 3000");
+    int64_t end = clock_mono_ms() + 5000;
+    do {
+        s_run(&w, 100, 0);
+        feed_producer_stats(w.producer, &ps);
+    } while (ps.first_seq != 2501 && clock_mono_ms() < end);
+    TAP_EQ_INT(ps.first_seq, 2501, "prune: pruned to its ack less the retention of 500");
+    TAP_EQ_INT(ps.pruned, 2500, "prune: 2500 events pruned");
+    TAP_OK(!s_has_key(pst, store_dbi(pst, "outbox"), 2500, NULL)
+               && s_has_key(pst, store_dbi(pst, "outbox"), 2501, NULL),
+           "prune: seq 2500 gone, 2501 kept");
+    store_read_begin(pst, &txn);
+    feed_outbox_ack_read(txn, "wages", &acked);
+    mdb_txn_abort(txn);
+    TAP_EQ_INT(acked, 3000, "prune: the consumer's acknowledged seq is stored");
+    feed_consumer_destroy(&w.consumer);
+
+    /* A restarted producer knows both. */
+    feed_producer_destroy(&w.producer);
+    w.producer = s_producer(ctx, pst, endpoint, server);
+    TAP_OK(w.producer != NULL, "prune: producer restarted");
+    if (!w.producer)
+        goto done;
+    feed_producer_stats(w.producer, &ps);
+    TAP_EQ_INT(ps.first_seq, 2501, "prune: the restarted producer starts at 2501");
+
+    /* Asking for a pruned seq: an error, not a gap. */
+    s_raw_t raw = {0};
+    raw.sock = s_raw_dealer(ctx, "raw:pruned", other, server->public_z85, endpoint);
+    w.raw[0] = &raw;
+    TAP_EQ_INT(s_raw_send(raw.sock, 1, 1, 100), 0, "prune: subscribe from 1");
+    s_run(&w, 800, 0);
+    TAP_EQ_INT(raw.pruned, 1, "prune: answered FeedPruned");
+    TAP_EQ_INT(raw.pruned_first, 2501, "prune: naming the oldest seq held");
+    TAP_EQ_INT(raw.entries, 0, "prune: and no event");
+    feed_producer_stats(w.producer, &ps);
+    TAP_EQ_INT(ps.pruned_refusals, 1, "prune: counted as an alarm at the producer");
+    TAP_EQ_INT(s_raw_send(raw.sock, 1, 2501, 100), 0, "prune: subscribe from 2501");
+    s_run(&w, 800, 0);
+    TAP_OK(raw.entries == 100 && raw.last_seq == 2600, "prune: served from the oldest held");
+    zmq_close(raw.sock);
+    w.raw[0] = NULL;
+
+    /* A consumer whose cursor is below the pruned seqs hears it and says so. */
+    s_sink_t sink2 = {store_dbi(cst2, "applied"), 0, 0, 0, 0, 0};
+    w.consumer = feed_consumer_new(ctx, cst2, "cursor", "hours", endpoint, other,
+                                   server->public_z85, s_sink_apply, &sink2, &co);
+    s_run(&w, 1500, 0);
+    feed_consumer_stats(w.consumer, &cs);
+    TAP_OK(cs.pruned >= 1 && cs.cursor == 0, "prune: the late consumer counts the alarm "
+           "(%llu) and applies nothing", (unsigned long long)cs.pruned);
+    feed_consumer_destroy(&w.consumer);
+
+    /* The numbering goes on after pruning. */
+    s_fill(pst, 3010);
+    feed_producer_pump(w.producer);
+    store_read_begin(pst, &txn);
+    uint64_t head = 0;
+    feed_outbox_head(txn, store_dbi(pst, "outbox"), &head);
+    mdb_txn_abort(txn);
+    TAP_EQ_INT(head, 3010, "prune: appends go on from 3001");
+done:
+    s_consumers = NULL;
+    s_retain = 0;
+    feed_consumer_destroy(&w.consumer);
+    feed_producer_destroy(&w.producer);
+    store_destroy(&pst);
+    store_destroy(&cst);
+    store_destroy(&cst2);
 }
 
 static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
@@ -905,6 +1144,7 @@ static void s_test_sockets(store_t *pst, store_t *cst, const char *dir)
     feed_consumer_destroy(&w.consumer);
     feed_producer_destroy(&w.producer);
     s_test_server_loop(ctx, auth, &server, &client, dir);
+    s_test_prune_sockets(ctx, &server, &client, &intruder, dir);
 
 done:
     feed_consumer_destroy(&w.consumer);
@@ -917,7 +1157,7 @@ int main(void)
 {
     char pdir[] = "/tmp/feed_test_p_XXXXXX";
     char cdir[] = "/tmp/feed_test_c_XXXXXX";
-    const char *names[] = {"outbox", "cursor", "applied", FEED_QUARANTINE_DB, NULL};
+    const char *names[] = {"outbox", "cursor", "applied", FEED_META_DB, FEED_QUARANTINE_DB, NULL};
     store_t *pst = NULL, *cst = NULL, *ost = NULL;
 
     log_set_service("feed_test");
@@ -936,6 +1176,7 @@ int main(void)
         s_test_apply(ost);
     }
     store_destroy(&ost);
+    s_test_outbox_prune(pdir);
 
     snprintf(odir, sizeof odir, "%s/pr", pdir);
     pst = store_open(odir, names, 0);

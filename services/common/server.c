@@ -83,6 +83,17 @@ struct server_call_t {
     uint8_t hash[S_HASH_LEN];
     uint8_t *reply;
     size_t reply_len, reply_cap;
+    server_later_fn *later_fn;   /* server_call_later: answered later */
+    void *later_arg;
+    server_later_t *later;       /* its handle, between commit and hand-over */
+};
+
+struct server_later_t {
+    server_t *server;
+    uint8_t env[S_MAX_ENVELOPE + 1][S_ENV_FRAME_MAX];
+    size_t env_len[S_MAX_ENVELOPE + 1];
+    int n_env;
+    char request_id[SERVER_REQUEST_ID_MAX + 1];
 };
 
 typedef struct {
@@ -144,6 +155,7 @@ struct server_t {
     uint8_t *prune_keys;             /* SERVER_PRUNE_BATCH keys of S_KEY_MAX */
     size_t prune_lens[SERVER_PRUNE_BATCH];
     int prune_n;
+    int fatal;               /* the storage error that stops the loop, or 0 */
 };
 
 /* ---- signals ------------------------------------------------------------ */
@@ -188,8 +200,15 @@ static uint64_t s_unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void s_fatal(server_t *self, int err);
+
+/* Also true once the store has failed, whoever found out (a feed apply, a
+ * timer's write, the loop's own commit): nothing may build on it. */
 static int s_stopping(server_t *self)
 {
+    int failed = store_failed(self->store);
+    if (failed && !self->fatal)
+        s_fatal(self, failed);
     return atomic_load(&self->stop) || (!self->cfg.no_signals && s_signalled);
 }
 
@@ -371,6 +390,72 @@ int server_reply_status(server_call_t *call, Pay__Status status, const char *fmt
 void server_call_readonly(server_call_t *call)
 {
     call->readonly = 1;
+}
+
+/* Tells the owner of a later answer that it will not be needed after all
+ * (a rerun, a rollback, a batch that did not commit). */
+static void s_later_cancel(server_call_t *c)
+{
+    server_later_fn *fn = c->later_fn;
+    c->later_fn = NULL;
+    if (fn)
+        fn(c->later_arg, NULL);
+}
+
+int server_call_later(server_call_t *call, server_later_fn *fn, void *arg)
+{
+    if (!call || !call->in_handler || !fn)
+        return -1;
+    s_later_cancel(call);   /* asked twice in one run: the last one stands */
+    call->later_fn = fn;
+    call->later_arg = arg;
+    call->readonly = 1;
+    return 0;
+}
+
+/* The handle for answering `c` later: its envelope and request_id. */
+static server_later_t *s_later_new(server_call_t *c)
+{
+    server_later_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->server = c->server;
+    memcpy(l->env, c->env, sizeof l->env);
+    memcpy(l->env_len, c->env_len, sizeof l->env_len);
+    l->n_env = c->n_env;
+    snprintf(l->request_id, sizeof l->request_id, "%s", c->request_id ? c->request_id : "");
+    return l;
+}
+
+int server_later_reply(server_later_t **later_p, Pay__Status status, const char *fmt, ...)
+{
+    if (!later_p || !*later_p)
+        return -1;
+    server_later_t *l = *later_p;
+    server_t *self = l->server;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    zmq_msg_t m;
+    int rc = codec_error_reply(&m, l->request_id, status, text);
+    if (rc == 0) {
+        for (int i = 0; rc == 0 && i < l->n_env; i++)
+            if (zmq_send(self->router, l->env[i], l->env_len[i], ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+                rc = -1;
+        if (rc == 0 && l->n_env > 0 && zmq_msg_send(&m, self->router, ZMQ_DONTWAIT) < 0)
+            rc = -1;
+    }
+    zmq_msg_close(&m);
+    if (rc != 0) {
+        pthread_mutex_lock(&self->stats_lock);
+        self->stats.errors++;
+        pthread_mutex_unlock(&self->stats_lock);
+    }
+    free(l);
+    *later_p = NULL;
+    return rc;
 }
 
 server_t *server_call_server(server_call_t *call)
@@ -620,6 +705,7 @@ void server_stats(server_t *self, server_stats_t *out)
 
 static void s_call_reset(server_call_t *c)
 {
+    s_later_cancel(c);
     if (c->has_payload)
         zmq_msg_close(&c->payload);
     c->has_payload = 0;
@@ -772,6 +858,8 @@ static int s_run_call(server_t *self, server_call_t *c, MDB_txn *txn)
     c->in_handler = 1;
     int hrc = self->cfg.handler(self->cfg.svc, c, &c->who, c->req, c->request_id, child);
     c->in_handler = 0;
+    if (hrc != 0)
+        s_later_cancel(c);   /* rolled back: nothing to answer later */
     if (hrc == MDB_MAP_FULL) {
         mdb_txn_abort(child);
         return MDB_MAP_FULL;
@@ -819,6 +907,7 @@ static int s_batch_body(MDB_txn *txn, void *arg)
     for (int i = 0; i < b->n; i++) {
         server_call_t *c = &calls[i];
         if (c->state == CALL_READY) {
+            s_later_cancel(c);   /* a rerun asks again */
             c->reply_len = 0;
             c->outcome = OUT_NONE;
             c->readonly = 0;
@@ -889,10 +978,30 @@ static void s_finish(server_t *self, int base, int n, int ready, uint64_t malfor
     }
     pthread_mutex_unlock(&self->stats_lock);
 
+    /* A request to be answered later (server_call_later) gets no reply now,
+     * once its batch is durable; otherwise its owner hears it is off. */
+    for (int i = 0; i < n; i++) {
+        server_call_t *c = &calls[i];
+        c->later = NULL;
+        if (c->later_fn && committed && c->outcome == OUT_KEPT && !(c->later = s_later_new(c))) {
+            s_reply_error(c, PAY__STATUS__INTERNAL, "out of memory");
+            s_later_cancel(c);
+        }
+    }
     uint64_t send_errors = 0;
     for (int i = 0; i < n; i++)
-        if (s_send_reply(self, &calls[i]) != 0)
+        if (!calls[i].later && s_send_reply(self, &calls[i]) != 0)
             send_errors++;
+    for (int i = 0; i < n; i++) {
+        server_call_t *c = &calls[i];
+        if (c->later) {
+            server_later_fn *fn = c->later_fn;
+            server_later_t *l = c->later;
+            c->later_fn = NULL;
+            c->later = NULL;
+            fn(c->later_arg, l);
+        }
+    }
     if (send_errors) {
         pthread_mutex_lock(&self->stats_lock);
         self->stats.errors += send_errors;
@@ -912,8 +1021,41 @@ static void s_finish(server_t *self, int base, int n, int ready, uint64_t malfor
             }
 }
 
+/* A storage failure: the store refuses everything from now on, and the
+ * loop stops (server_run returns -1) once the batch in hand is answered,
+ * never acknowledged. */
+static void s_fatal(server_t *self, int err)
+{
+    store_fail(self->store, err);
+    if (!self->fatal) {
+        self->fatal = err;
+        log_error("server.fatal", "storage failure (%s): stopping without acknowledging "
+                  "anything more; a restart recovers the last durable state",
+                  mdb_strerror(err));
+    }
+    atomic_store(&self->stop, 1);
+}
+
+/* The answer to the requests of a batch that a storage failure caught: not
+ * stored durably, so not acknowledged. Out of space is the operator's to
+ * fix (RESOURCE_EXHAUSTED); anything else is UNAVAILABLE, which clients
+ * resend as they would after silence, reaching the restarted service (the
+ * same request_id: answered from its stored answer if the batch did reach
+ * the disk after all, handled afresh if not). */
+static void s_reply_fatal(server_call_t *c, int err)
+{
+    if (err == ENOSPC || err == EDQUOT)
+        s_reply_error(c, PAY__STATUS__RESOURCE_EXHAUSTED,
+                      "the service's disk is full: not stored; free space, then retry");
+    else
+        s_reply_error(c, PAY__STATUS__UNAVAILABLE,
+                      "storage failure: not stored; the service restarts; retry");
+    c->outcome = OUT_NONE;
+}
+
 /* Waits for the pending batch's sync, then answers it. If the sync failed,
- * the batch may not be durable: every request gets INTERNAL. */
+ * the batch may not be durable and the page cache can no longer be
+ * trusted: fatal (see s_fatal); nothing of the batch is acknowledged. */
 static void s_settle(server_t *self)
 {
     if (!self->pending)
@@ -927,14 +1069,12 @@ static void s_settle(server_t *self)
     if (r != 0) {
         log_error("server.commit", "batch of %d requests not made durable: fdatasync: %s",
                   self->pend_ready, strerror(r));
+        s_fatal(self, r);
         committed = 0;
         for (int i = 0; i < self->pend_n; i++) {
             server_call_t *c = &self->calls[self->pend_base + i];
-            if (c->state == CALL_READY) {
-                s_reply_error(c, PAY__STATUS__INTERNAL,
-                              "storage error; the request may not have been stored");
-                c->outcome = OUT_NONE;
-            }
+            if (c->state == CALL_READY)
+                s_reply_fatal(c, r);
         }
     }
     s_finish(self, self->pend_base, self->pend_n, self->pend_ready, self->pend_malformed,
@@ -1000,11 +1140,18 @@ static int s_batch(server_t *self)
     mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
     s_settle(self);   /* if the body did not get to it */
     if (rc != 0) {
+        int failed = store_failed(self->store);
         log_error("server.commit", "batch of %d requests not committed: %s", ready,
                   mdb_strerror(rc));
+        if (failed)
+            s_fatal(self, failed);
         for (int i = 0; i < n; i++) {
             server_call_t *c = &calls[i];
-            if (c->state == CALL_READY) {
+            if (c->state != CALL_READY)
+                continue;
+            if (failed) {
+                s_reply_fatal(c, failed);
+            } else {
                 s_reply_error(c, PAY__STATUS__INTERNAL, "storage error; nothing was changed");
                 c->outcome = OUT_NONE;
             }
@@ -1073,9 +1220,11 @@ static void s_prune_step(server_t *self)
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    uint64_t cutoff = s_unix_ms() - (uint64_t)self->cfg.replay_ttl_s * 1000;
+    uint64_t cutoff = server_prune_cutoff_ms(s_unix_ms(), self->cfg.replay_ttl_s);
     int rc, scanned = 0;
     self->prune_n = 0;
+    if (cutoff == 0)
+        return;   /* the TTL reaches back before the epoch: nothing is old enough */
     if ((rc = store_read_begin(self->store, &txn)) != 0
         || (rc = mdb_cursor_open(txn, self->req_dbi, &cur)) != 0)
         goto done;
@@ -1119,6 +1268,15 @@ done:
     }
     if (rc != 0)
         log_warn("server.prune", "pruning stored answers: %s", mdb_strerror(rc));
+}
+
+uint64_t server_prune_cutoff_ms(uint64_t now_unix_ms, long ttl_s)
+{
+    if (ttl_s < 0)
+        return 0;
+    if ((uint64_t)ttl_s > now_unix_ms / 1000)
+        return 0;   /* also keeps ttl_s * 1000 from overflowing */
+    return now_unix_ms - (uint64_t)ttl_s * 1000;
 }
 
 static void s_prune_maybe(server_t *self)
@@ -1227,7 +1385,11 @@ int server_run(server_t *self)
     }
 
     s_settle(self);   /* the batch in hand: answered once durable */
-    if (rc == 0) {
+    if (!self->fatal && store_failed(self->store))
+        s_fatal(self, store_failed(self->store));
+    if (self->fatal)
+        rc = -1;
+    if (rc == 0 || self->fatal) {
         s_refuse_pending(self);
         server_stats_t st;
         server_stats(self, &st);

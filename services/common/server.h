@@ -48,6 +48,22 @@
  * must have no effect outside its transaction (replies are rebuilt each
  * run; that is handled here).
  *
+ * Storage failure is fatal. A commit that fails (anything but MDB_MAP_FULL),
+ * a failed fdatasync of the meta page, or any other store_write of the
+ * process whose commit fails (a feed consumer's apply, a timer's write)
+ * marks the store failed (store.h: it then refuses every read and write),
+ * and the loop stops: the requests of the batch in hand are answered
+ * RESOURCE_EXHAUSTED (the disk is full) or UNAVAILABLE (anything else),
+ * never OK; those still queued get UNAVAILABLE; and server_run returns -1,
+ * so that the process exits non-zero and recovers its last durable state
+ * on restart. It never carries on: after a failed fsync the page cache may
+ * hold pages that will never reach the disk.
+ *
+ * Answering later (server_call_later): a handler may leave its request to
+ * be answered by someone else once the batch is durable, e.g. a backup
+ * that runs on a helper thread (backup.h). Such a request's answer is not
+ * stored for replay.
+ *
  * SIGTERM/SIGINT (unless no_signals) or server_stop: the loop finishes the
  * batch in hand (commit and replies), answers requests still queued with
  * UNAVAILABLE, and server_run returns 0. The handlers are installed for the
@@ -165,7 +181,8 @@ int server_every(server_t *self, int interval_ms, server_fn *fn, void *arg);
 int server_after_commit(server_t *self, server_fn *fn, void *arg);
 
 /* Runs the loop until server_stop or a signal. Returns 0 on a clean stop,
- * -1 on a fatal socket error (e.g. the context was terminated). */
+ * -1 on a fatal socket error (e.g. the context was terminated) or a storage
+ * failure (see "Storage failure"; store_failed then says which). */
 int server_run(server_t *self);
 
 /* Asks the loop to stop after the batch in hand. Safe from any thread and
@@ -193,6 +210,34 @@ void server_call_readonly(server_call_t *call);
 
 /* The server, e.g. for server_stats in a health handler. */
 server_t *server_call_server(server_call_t *call);
+
+/* A request answered later: its routing envelope and request_id. */
+typedef struct server_later_t server_later_t;
+
+/* Called exactly once for each server_call_later, in the loop's thread:
+ * with `later` once the request's batch is durable (the callee now owns
+ * it and must answer it with server_later_reply, from the loop's thread),
+ * or with NULL if the request will not be answered later after all (the
+ * handler failed, the batch is rerun after MDB_MAP_FULL and the handler
+ * asks again, or the batch did not commit: its error answer goes out now). */
+typedef void (server_later_fn)(void *arg, server_later_t *later);
+
+/* Inside a handler: answer this request later (see server_later_fn); the
+ * handler's own reply, if any, is not sent, and the answer is not stored
+ * for replay. Returns 0 or -1 (not inside a handler). */
+int server_call_later(server_call_t *call, server_later_fn *fn, void *arg);
+
+/* Answers a request left for later with a ReplyHeader {request_id, status,
+ * message}, and frees the handle (*later_p becomes NULL). From the loop's
+ * thread only (a watch or timer), while the server lives. Returns 0 or -1
+ * (the reply could not be queued; the handle is freed all the same). */
+int server_later_reply(server_later_t **later_p, Pay__Status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The cutoff (unix ms) below which stored answers are pruned, for a clock
+ * at now_unix_ms and a TTL of ttl_s seconds; 0 (prune nothing) when the
+ * TTL reaches back before the epoch or is negative. */
+uint64_t server_prune_cutoff_ms(uint64_t now_unix_ms, long ttl_s);
 
 /* ---- without a socket (tests and fuzzing) ------------------------------- */
 

@@ -5,6 +5,8 @@
  * requests queued, and the client's retry across a server restart. */
 #include "server.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@ static void *s_ctx;
 static auth_t *s_auth;
 static auth_keypair_t s_server_keys, s_alice, s_bob;
 static int s_prune_ms;   /* prune_interval_ms of the next s_start (0: default) */
+static long s_ttl_s;     /* replay_ttl_s of the next s_start (0: default) */
 
 typedef struct {
     store_t *store;
@@ -93,6 +96,7 @@ static int s_start(s_env_t *env, const char *name, const char *endpoint, size_t 
         .no_signals = 1,
         .linger_ms = 200,
         .prune_interval_ms = s_prune_ms,
+        .replay_ttl_s = s_ttl_s,
     };
     env->server = server_new(s_ctx, env->store, &cfg);
     if (!env->server)
@@ -675,6 +679,65 @@ static int s_has_key(store_t *st, const char *prefix, int i)
     return rc == 0;
 }
 
+/* A TTL longer than the clock has run (since 1970) must prune nothing:
+ * now - ttl would underflow to a cutoff in the far future, and every
+ * stored answer would look old. */
+static void test_prune_ttl_beyond_clock(void)
+{
+    TAP_EQ_INT((long)server_prune_cutoff_ms(5000000, 2000), 3000000, "cutoff: now - ttl");
+    TAP_EQ_INT((long)server_prune_cutoff_ms(5000000, 5001), 0, "cutoff: a ttl beyond the clock is 0");
+    TAP_EQ_INT((long)server_prune_cutoff_ms(5000000, LONG_MAX), 0, "cutoff: no overflow");
+    TAP_EQ_INT((long)server_prune_cutoff_ms(5000000, -1), 0, "cutoff: negative ttl keeps all");
+    char path[256];
+    const char *dbs[] = {"kv", SERVER_REQUESTS_DB, NULL};
+    snprintf(path, sizeof path, "%s/prune-ttl", s_dir);
+    store_t *st = store_open(path, dbs, 0);
+    s_aged_t old = {store_dbi(st, SERVER_REQUESTS_DB), "ancient-", 50, 30L * 24 * 3600};
+    TAP_OK(st && store_write(st, s_put_aged, &old) == 0, "answers stored 30 days ago");
+    store_destroy(&st);
+    s_env_t env;
+    s_prune_ms = 20;
+    s_ttl_s = 100L * 366 * 24 * 3600;   /* 100 years: more than the clock has run */
+    TAP_EQ_INT(s_start(&env, "prune-ttl", "tcp://127.0.0.1:*", 0, 0, 0), 0,
+               "server with a 100-year TTL up");
+    s_prune_ms = 0;
+    s_ttl_s = 0;
+    s_sleep_ms(400);   /* about 20 pruning steps */
+    server_stats_t stats = {0};
+    server_stats(env.server, &stats);
+    TAP_EQ_INT((long)stats.pruned, 0, "a TTL beyond the clock prunes nothing");
+    int left = 0;
+    for (int i = 0; i < old.n; i++)
+        left += s_has_key(env.store, "ancient-", i);
+    TAP_EQ_INT(left, 50, "every stored answer is kept");
+    TAP_EQ_INT(s_stop(&env), 0, "server stops");
+}
+
+/* A store that fails under a running loop (say, a feed consumer's commit
+ * in a watch): the loop stops with -1 and answers nothing OK after it. */
+static void test_store_failure_stops(void)
+{
+    s_env_t env;
+    TAP_EQ_INT(s_start(&env, "fatal", "tcp://127.0.0.1:*", 0, 0, 0), 0, "server up");
+    client_t *c = s_client(&env, &s_alice);
+    int status = -1;
+    s_incr(c, "before-fail", "fatal-kv", 1, &status);
+    TAP_EQ_INT(status, PAY__STATUS__OK, "answered while the store is healthy");
+    store_fail(env.store, EIO);
+    TAP_EQ_INT(store_failed(env.store), EIO, "the store is failed");
+    MDB_txn *txn = NULL;
+    TAP_EQ_INT(store_read_begin(env.store, &txn), EIO, "a failed store refuses reads");
+    pthread_join(env.thread, NULL);
+    TAP_EQ_INT(env.run_rc, -1, "server_run returns -1 after a storage failure");
+    status = -1;
+    s_incr(c, "after-fail", "fatal-kv", 1, &status);
+    TAP_OK(status != PAY__STATUS__OK, "nothing is acknowledged after it (status %d)", status);
+    client_destroy(&c);
+    server_destroy(&env.server);
+    store_destroy(&env.store);
+    zmq_close(env.pull);
+}
+
 static void test_prune(void)
 {
     /* 600 answers stored 8 days ago (more than two steps' worth), 5 stored
@@ -990,6 +1053,8 @@ int main(void)
     test_replay(&env);
     test_map_full();
     test_prune();
+    test_prune_ttl_beyond_clock();
+    test_store_failure_stops();
     test_stop_and_restart(&env);
     TAP_EQ_INT(s_stop(&env), 0, "restarted server stops");
     test_config_errors();

@@ -12,10 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define S_MAX_DBS 32
@@ -25,6 +28,9 @@
 
 struct store_t {
     MDB_env *env;
+    atomic_int failed;           /* see store_failed */
+    pthread_rwlock_t map_lock;   /* read: a backup copy; write: a remap */
+    int lock_ready;
     int ndbs;
     char *names[S_MAX_DBS];
     MDB_dbi dbis[S_MAX_DBS];
@@ -95,6 +101,9 @@ store_t *store_open(const char *dir, const char *const *db_names, size_t map_siz
         rc = ENOMEM;
         goto fail;
     }
+    if ((rc = pthread_rwlock_init(&self->map_lock, NULL)) != 0)
+        goto fail;
+    self->lock_ready = 1;
     step = "mkdir";
     if ((rc = s_mkdir_p(dir)) != 0)
         goto fail;
@@ -176,6 +185,8 @@ void store_destroy(store_t **self_p)
         mdb_env_close(self->env);
     for (int i = 0; i < self->ndbs; i++)
         free(self->names[i]);
+    if (self->lock_ready)
+        pthread_rwlock_destroy(&self->map_lock);
     free(self);
     *self_p = NULL;
 }
@@ -199,15 +210,59 @@ size_t store_map_size(store_t *self)
     return self ? s_map_size(self->env) : 0;
 }
 
+int store_failed(store_t *self)
+{
+    return self ? atomic_load(&self->failed) : EINVAL;
+}
+
+void store_fail(store_t *self, int err)
+{
+    int none = 0;
+    if (!self || err == 0)
+        return;
+    if (atomic_compare_exchange_strong(&self->failed, &none, err))
+        log_error("store.fatal", "storage failure: %s; nothing more is written or read, "
+                  "and the service must restart from its last durable state",
+                  mdb_strerror(err));
+}
+
+/* LMDB reports a short write, which is what a full disk gives, as EIO:
+ * told apart by the space left where the data file lives, so that the
+ * caller can say "disk full" (ENOSPC) rather than "I/O error". */
+static int s_commit_error(store_t *self, int rc)
+{
+    const char *path = NULL;
+    struct statvfs vfs;
+    if (rc != EIO || mdb_env_get_path(self->env, &path) != 0 || !path
+        || statvfs(path, &vfs) != 0)
+        return rc;
+    if ((unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ull << 20))
+        return ENOSPC;
+    return rc;
+}
+
+/* mdb_env_set_mapsize, once no backup copy is reading the map. */
+static int s_set_mapsize(store_t *self, size_t size)
+{
+    pthread_rwlock_wrlock(&self->map_lock);
+    int rc = mdb_env_set_mapsize(self->env, size);
+    pthread_rwlock_unlock(&self->map_lock);
+    return rc;
+}
+
 /* mdb_txn_begin, adopting a map that another process has grown. */
 static int s_txn_begin(store_t *self, unsigned flags, MDB_txn **txn_p)
 {
     int rc;
+    if ((rc = atomic_load(&self->failed)) != 0)
+        return rc;
     for (int i = 0;; i++) {
         rc = mdb_txn_begin(self->env, NULL, flags, txn_p);
+        if (rc == MDB_PANIC)
+            store_fail(self, rc);
         if (rc != MDB_MAP_RESIZED || i >= S_MAX_RESIZED)
             return rc;
-        if ((rc = mdb_env_set_mapsize(self->env, 0)) != 0)
+        if ((rc = s_set_mapsize(self, 0)) != 0)
             return rc;
         log_info("store.grow", "adopted map of %zu bytes grown by another "
                  "process", s_map_size(self->env));
@@ -231,10 +286,19 @@ int store_write(store_t *self, store_write_fn *fn, void *arg)
         if ((rc = s_txn_begin(self, 0, &txn)) != 0)
             return rc;
         rc = fn(txn, arg);
-        if (rc == 0)
+        if (rc == MDB_PANIC)
+            store_fail(self, rc);
+        if (rc == 0 && (rc = atomic_load(&self->failed)) == 0) {
             rc = mdb_txn_commit(txn);   /* frees txn, even on failure */
-        else
-            mdb_txn_abort(txn);
+            /* Not MDB_MAP_FULL: the commit's writes or syncs failed, and
+             * what the page cache holds can no longer be trusted. */
+            if (rc != 0 && rc != MDB_MAP_FULL) {
+                rc = s_commit_error(self, rc);
+                store_fail(self, rc);
+            }
+        } else {
+            mdb_txn_abort(txn);   /* the body failed, or the store did meanwhile */
+        }
         if (rc != MDB_MAP_FULL)
             return rc;
 
@@ -244,7 +308,7 @@ int store_write(store_t *self, store_write_fn *fn, void *arg)
                       "doubling(s); giving up", old, growths);
             return MDB_MAP_FULL;
         }
-        int grc = mdb_env_set_mapsize(self->env, old * 2);
+        int grc = s_set_mapsize(self, old * 2);
         if (grc != 0) {
             log_error("store.grow", "cannot grow map from %zu bytes: %s", old,
                       mdb_strerror(grc));
@@ -274,7 +338,10 @@ int store_backup(store_t *self, const char *dir)
         rc = errno;
         goto fail;
     }
-    if ((rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT)) != 0)
+    pthread_rwlock_rdlock(&self->map_lock);
+    rc = mdb_env_copyfd2(self->env, fd, MDB_CP_COMPACT);
+    pthread_rwlock_unlock(&self->map_lock);
+    if (rc != 0)
         goto fail_unlink;
     /* The copy is a backup only once it is on disk, name and all. */
     if (fsync(fd) != 0) {

@@ -59,11 +59,34 @@ typedef int (store_write_fn)(MDB_txn *txn, void *arg);
  * or LMDB, with nothing written. */
 int store_write(store_t *self, store_write_fn *fn, void *arg);
 
+/* ---- Storage failure ---------------------------------------------------
+ * A commit that fails (for any reason but MDB_MAP_FULL, which is grown and
+ * retried), a write transaction that LMDB refuses with MDB_PANIC, or a
+ * failed sync reported by the owner through store_fail, makes the store
+ * FAILED for the rest of the process: after a failed fsync the page cache
+ * may hold pages that never reached the disk (and Linux may report the
+ * next fsync as a success), so nothing may build on it. From then on
+ * store_write and store_read_begin refuse at once with the first error,
+ * and the owner is expected to exit and recover from the last durable
+ * state on restart (server.h does, after answering what is in hand). The
+ * first failure is logged once, as event "store.fatal". */
+
+/* 0 while healthy, else the first error (an errno value or LMDB code). */
+int store_failed(store_t *self);
+
+/* Marks the store failed with `err` (non-zero), e.g. after a failed
+ * fdatasync of the owner's own. The first error wins. */
+void store_fail(store_t *self, int err);
+
 /* Compact hot backup (mdb_env_copy2 with MDB_CP_COMPACT) into directory
  * `dir`, which is created if missing and must not already hold data.mdb.
  * Safe while the service is running: it reads a consistent snapshot.
  * Returns EEXIST if data.mdb is already there; the copy is fsynced before
- * 0 is returned, and a failed copy leaves no data.mdb behind. */
+ * 0 is returned, and a failed copy leaves no data.mdb behind.
+ * May run on another thread than store_write's (backup.h does): the copy
+ * holds the store's map lock for reading, and a map growth in store_write
+ * waits for it (a remap under a running copy would pull the pages from
+ * under it). */
 int store_backup(store_t *self, const char *dir);
 
 /* Convenience wrappers over mdb_get/mdb_put on a named database. */

@@ -11,7 +11,10 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -305,6 +308,20 @@ static void s_test_stores(const char *root)
     TAP_EQ_INT(s_open_with(dir, &s_fmt3, 0), -1, "a format-7 store is refused by format 3");
     TAP_EQ_INT(s_last_txn(dir), before, "nothing was written");
     TAP_EQ_INT(s_look(dir).version, 7, "still format 7");
+    /* The precheck refuses it before store_open could create a database
+     * (a write): the file is left byte for byte. */
+    struct stat st_before, st_after;
+    char file[600];
+    snprintf(file, sizeof file, "%s/data.mdb", dir);
+    TAP_EQ_INT(stat(file, &st_before), 0, "the format-7 store's file is there");
+    TAP_EQ_INT(store_version_precheck(dir, &s_fmt3), -1,
+               "precheck: a format-7 store is refused by format 3");
+    TAP_EQ_INT(stat(file, &st_after), 0, "and the file is still there");
+    TAP_OK(st_after.st_size == st_before.st_size &&
+               st_after.st_mtim.tv_sec == st_before.st_mtim.tv_sec &&
+               st_after.st_mtim.tv_nsec == st_before.st_mtim.tv_nsec,
+           "precheck did not write to it");
+    TAP_EQ_INT(s_last_txn(dir), before, "nor commit anything");
 
     /* Too old for a binary that pruned its first step. */
     snprintf(dir, sizeof dir, "%s/older", root);
@@ -317,6 +334,16 @@ static void s_test_stores(const char *root)
     s_stamp(dir, 1, "wages", NULL);
     TAP_EQ_INT(s_open_with(dir, &s_fmt1, 0), -1, "a wages store is refused by hours");
     TAP_EQ_STR(s_look(dir).service, "wages", "still the wages store");
+    TAP_EQ_INT(store_version_precheck(dir, &s_fmt1), -1, "precheck: hours refuses it too");
+    snprintf(file, sizeof file, "%s/none", root);
+    TAP_EQ_INT(store_version_precheck(file, &s_fmt3), 0,
+               "precheck: a folder with no store goes on (a new store)");
+    snprintf(file, sizeof file, "%s/v1", root);
+    TAP_EQ_INT(store_version_precheck(file, &s_fmt3), 0,
+               "precheck: a current store goes on");
+    snprintf(file, sizeof file, "%s/older", root);
+    TAP_EQ_INT(store_version_precheck(file, &s_fmt3), 0,
+               "precheck: an older store goes on (store_version_open migrates it)");
 
     /* A damaged version value. */
     snprintf(dir, sizeof dir, "%s/bad", root);

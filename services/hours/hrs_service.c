@@ -5,6 +5,7 @@
  * look the facts up, ask hrs_rules for the verdict, and only then write the
  * change and its event. Nothing is written for a refused row, so a handler
  * never needs to undo anything; an LMDB error aborts the whole request. */
+#include "backup.h"
 #include "hrs_service.h"
 
 #include <stdarg.h>
@@ -42,6 +43,8 @@ struct hrs_service_t {
     hrs_store_t *store;
     feed_producer_t *feed;
     feed_consumer_t *invoices;   /* the invoice feed's consumer, or NULL */
+    backup_t *backup;
+    const Pay__HoursBackup *backup_req;   /* checked, for hrs_service_handle */
     server_t *server;
     s_chunk_t *chunks;
     ProtobufCAllocator pa;   /* over the arena, for unpacking into replies */
@@ -146,6 +149,11 @@ void hrs_service_destroy(hrs_service_t **self_p)
 void hrs_service_set_consumer(hrs_service_t *self, feed_consumer_t *invoices)
 {
     self->invoices = invoices;
+}
+
+void hrs_service_set_backup(hrs_service_t *self, backup_t *backup)
+{
+    self->backup = backup;
 }
 
 void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed)
@@ -1108,6 +1116,19 @@ static int s_health(hrs_service_t *self)
     h->today = today;
     h->has_outbox_head = 1;
     h->outbox_head = head;
+    uint64_t records = 0, first = 1;
+    if ((rc = hrs_store_record_count(self->store, self->txn, &records)) != 0
+        || (rc = feed_outbox_first(self->txn, hrs_store_outbox_dbi(self->store), &first)) != 0)
+        return rc;
+    h->has_records = h->has_outbox_first = 1;
+    h->records = records;
+    h->outbox_first = first;
+    if (self->feed) {
+        feed_producer_stats_t fs;
+        feed_producer_stats(self->feed, &fs);
+        h->has_feed_pruned_refusals = 1;
+        h->feed_pruned_refusals = fs.pruned_refusals;
+    }
     uint64_t q = 0;
     if ((rc = feed_quarantine_count(self->txn, hrs_store_store(self->store), NULL, &q)) != 0)
         return rc;
@@ -1166,25 +1187,28 @@ static int s_stats(hrs_service_t *self)
     return 0;
 }
 
-/* A compact copy of the last committed state (LMDB reads a snapshot, so
- * the batch in hand is not in it). The answer is kept for replay, so a
- * resend does not try to write the same folder twice. */
+/* A compact copy of the last durable state, named by the caller, under
+ * the service's backup folder: checked here, taken off the loop by
+ * hrs_service_handle (backup.h), which answers once the copy is on disk. */
 static int s_backup(hrs_service_t *self, const Pay__HoursBackup *req)
 {
+    char err[BACKUP_ERR_LEN];
     if (self->caller->role != ROLE_FINANCE) {   /* as in wages and invoicing */
         s_statusf(self, PAY__STATUS__PERMISSION_DENIED, "caller: %s may not take backups",
                   auth_role_name(self->caller->role));
         return 0;
     }
-    if (!req->dir || !*req->dir || strlen(req->dir) > 512) {
-        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+    if (req->dir) {
+        s_status(self, PAY__STATUS__INVALID_ARGUMENT, "dir: no longer accepted; a backup is "
+                 "given a name and goes under the service's --backup-dir");
         return 0;
     }
-    int rc = store_backup(hrs_store_store(self->store), req->dir);
-    if (rc != 0)
-        s_statusf(self, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
-    else
-        s_status(self, PAY__STATUS__OK, "backup written");
+    if (backup_name_check(req->name, err) != 0) {
+        s_statusf(self, PAY__STATUS__INVALID_ARGUMENT, "%s", err);
+        return 0;
+    }
+    self->backup_req = req;
+    s_statusf(self, PAY__STATUS__OK, "backup %s accepted", req->name);
     return 0;
 }
 
@@ -1714,8 +1738,14 @@ int hrs_service_handle(void *svc, server_call_t *call, const auth_identity_t *ca
     Pay__HoursReply *reply;
     bool readonly;
     self->server = server_call_server(call);
+    self->backup_req = NULL;
     int rc = hrs_service_apply(self, caller, (const Pay__HoursRequest *)request, txn, &reply,
                                &readonly);
+    if (rc == 0 && self->backup_req) {
+        const Pay__HoursBackup *b = self->backup_req;
+        self->backup_req = NULL;
+        return backup_handle(self->backup, call, caller, request_id, b->name, b->dir != NULL);
+    }
     if (rc != 0) {
         if (rc != MDB_MAP_FULL)
             log_error("hours.request", "request %s from %s: %s", request_id, caller->name,

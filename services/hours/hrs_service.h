@@ -42,6 +42,10 @@ void hrs_service_set_feed(hrs_service_t *self, feed_producer_t *feed);
  * Borrowed. */
 void hrs_service_set_consumer(hrs_service_t *self, feed_consumer_t *invoices);
 
+/* Backups (backup.h) for the backup request; without one it is refused. */
+typedef struct backup_t backup_t;
+void hrs_service_set_backup(hrs_service_t *self, backup_t *backup);
+
 /* Applies `req` from `caller` inside `txn` (a write transaction, or a
  * nested one). Returns 0 with *reply set (keep the writes; *readonly says
  * the request changed nothing), or an LMDB error (MDB_MAP_FULL included)

@@ -8,6 +8,7 @@
 #include "feed.h"
 #include "hours.pb-c.h"
 #include "log.h"
+#include "feed.h"
 #include "server.h"
 #include "store_version.h"
 
@@ -33,6 +34,7 @@ enum {
     DB_CURSORS,
     DB_QUARANTINE,
     DB_META,
+    DB_FEED_META,
     DB_COUNT
 };
 
@@ -42,7 +44,7 @@ static const char *const s_db_names[DB_COUNT + 1] = {
     "by_day",      "by_contract", "totals",
     "closed_weeks", HRS_DB_OUTBOX, SERVER_REQUESTS_DB,
     "ref_employers", HRS_DB_CURSORS, FEED_QUARANTINE_DB,        STORE_META_DB,
-    NULL};
+    FEED_META_DB, NULL};
 
 /* Format 2 adds the employers' replica, the invoice feed's cursor and
  * quarantine (created empty by store_open), and publishes the reference

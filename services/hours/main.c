@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "civil.h"
 #include "clock.h"
 #include "config.h"
@@ -63,12 +64,26 @@ int main(int argc, char **argv)
         {"today", "PAY_TODAY", NULL, "pin today's date YYYY-MM-DD (tests and demos)", NULL},
         {"map-mb", "PAY_HOURS_MAP_MB", "256", "initial LMDB map size in MiB (it grows when full)", NULL},
         {"max-batch", "PAY_HOURS_MAX_BATCH", "256", "requests per group commit", NULL},
+        {"backup-dir", "PAY_BACKUP_DIR", NULL,
+         "folder of the backups (default <data-dir>/backups); a backup NAME goes to "
+         "<backup-dir>/NAME/hours", NULL},
+        {"feed-consumers", "PAY_HOURS_FEED_CONSUMERS", "",
+         "allow-list names of the hours feed's consumers, comma-separated (e.g. the wage and "
+         "invoicing services' keys); the outbox is pruned below what all of them "
+         "acknowledged (none: never pruned)", NULL},
+        {"feed-retain", "PAY_FEED_RETAIN", "100000",
+         "events the outbox always keeps, pruned or not", NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
     const char *usage = "pay-hours [--data-dir DIR] [--endpoint EP] [--feed-endpoint EP] "
                         "[--invoice-feed EP] [--keys-dir DIR] [--allow-file FILE] "
                         "[--today YYYY-MM-DD]";
     char dir[PATH_MAX], key_path[PATH_MAX], allow_path[PATH_MAX], inv_path[PATH_MAX];
+    char backup_root[PATH_MAX];
+    char consumers_buf[1024];
+    const char *consumers[FEED_MAX_CONSUMERS + 1];
+    backup_t *backup = NULL;
+    long retain = 0;
     hrs_store_t *store = NULL;
     hrs_service_t *svc = NULL;
     void *ctx = NULL;
@@ -88,8 +103,16 @@ int main(int argc, char **argv)
     if (prc < 0)
         return 2;
     if (config_get_long(opts, "map-mb", 1, 1 << 20, &map_mb) != 0 ||
-        config_get_long(opts, "max-batch", 1, 100000, &max_batch) != 0) {
-        fprintf(stderr, "pay-hours: --map-mb and --max-batch take positive integers\n");
+        config_get_long(opts, "max-batch", 1, 100000, &max_batch) != 0 ||
+        config_get_long(opts, "feed-retain", 1, 1L << 40, &retain) != 0) {
+        fprintf(stderr, "pay-hours: --map-mb, --max-batch and --feed-retain take positive "
+                        "integers\n");
+        return 2;
+    }
+    if (feed_consumer_names(config_get(opts, "feed-consumers"), consumers_buf,
+                            sizeof consumers_buf, consumers) < 0) {
+        fprintf(stderr, "pay-hours: --feed-consumers: up to %d comma-separated allow-list "
+                        "names\n", FEED_MAX_CONSUMERS);
         return 2;
     }
     const char *today = config_get(opts, "today");
@@ -106,7 +129,12 @@ int main(int argc, char **argv)
     if (s_path(dir, sizeof dir, config_get(opts, "data-dir"), "hours") != 0 ||
         s_path(key_path, sizeof key_path, keys_dir, "hours.key") != 0 ||
         s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0 ||
-        s_path(inv_path, sizeof inv_path, keys_dir, "invoicing.pub") != 0) {
+        s_path(inv_path, sizeof inv_path, keys_dir, "invoicing.pub") != 0 ||
+        (config_get(opts, "backup-dir")
+             ? snprintf(backup_root, sizeof backup_root, "%s", config_get(opts, "backup-dir"))
+                   >= (int)sizeof backup_root
+             : s_path(backup_root, sizeof backup_root, config_get(opts, "data-dir"),
+                      "backups") != 0)) {
         fprintf(stderr, "pay-hours: a path is too long\n");
         return 2;
     }
@@ -152,8 +180,13 @@ int main(int argc, char **argv)
     };
     if (!(server = server_new(ctx, hrs_store_store(store), &cfg)))
         goto done;
+    if (!(backup = backup_new(hrs_store_store(store), backup_root, "hours"))
+        || backup_attach(backup, server) != 0)
+        goto done;
+    hrs_service_set_backup(svc, backup);
+    feed_producer_opts_t fpo = {.consumers = consumers, .retain = (uint64_t)retain};
     if (!(feed = feed_producer_new(ctx, hrs_store_store(store), auth, HRS_DB_OUTBOX,
-                                   config_get(opts, "feed-endpoint"), &keys, NULL)))
+                                   config_get(opts, "feed-endpoint"), &keys, &fpo)))
         goto done;
     hrs_service_set_feed(svc, feed);
     feed_consumer_opts_t iopts = {.name = "hours"};
@@ -181,6 +214,7 @@ int main(int argc, char **argv)
     log_info("hours.stop", "stopped %s", exit_code == 0 ? "cleanly" : "after an error");
 done:
     feed_consumer_destroy(&invoices);
+    backup_destroy(&backup);
     feed_producer_destroy(&feed);
     server_destroy(&server);
     auth_destroy(&auth);

@@ -1,4 +1,5 @@
 /* inv_api: see inv_api.h. */
+#include "backup.h"
 #include "inv_api.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "civil.h"
 #include "clock.h"
 #include "feed_quarantine.h"
+#include "inv_journal.h"
 #include "money.h"
 
 struct inv_arena_block_t {
@@ -17,7 +19,7 @@ struct inv_arena_block_t {
     max_align_t data[];
 };
 
-static void *s_alloc(inv_reply_t *r, size_t n)
+void *inv_reply_alloc(inv_reply_t *r, size_t n)
 {
     inv_arena_block_t *b = calloc(1, sizeof *b + n + 1);
     if (!b)
@@ -27,7 +29,9 @@ static void *s_alloc(inv_reply_t *r, size_t n)
     return b->data;
 }
 
-static char *s_strdup(inv_reply_t *r, const char *s)
+#define s_alloc inv_reply_alloc
+
+char *inv_reply_strdup(inv_reply_t *r, const char *s)
 {
     size_t n = strlen(s ? s : "");
     char *p = s_alloc(r, n + 1);
@@ -45,9 +49,9 @@ void inv_reply_free(inv_reply_t *r)
     }
 }
 
-static void s_status(inv_reply_t *r, Pay__Status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_status(inv_reply_t *r, Pay__Status st, const char *fmt, ...)
+#define s_strdup inv_reply_strdup
+
+void inv_reply_status(inv_reply_t *r, Pay__Status st, const char *fmt, ...)
 {
     char buf[256];
     va_list ap;
@@ -58,6 +62,8 @@ static void s_status(inv_reply_t *r, Pay__Status st, const char *fmt, ...)
     r->reply.status = st;
     r->reply.message = s_strdup(r, buf);
 }
+
+#define s_status inv_reply_status
 
 static Pay__DocumentSummary *s_summary(inv_reply_t *r, const Pay__StoredDocument *sd)
 {
@@ -84,7 +90,7 @@ static Pay__DocumentSummary *s_summary(inv_reply_t *r, const Pay__StoredDocument
     return s;
 }
 
-static Pay__DocumentInfo *s_info(inv_reply_t *r, const Pay__StoredDocument *sd)
+Pay__DocumentInfo *inv_reply_doc_info(inv_reply_t *r, const Pay__StoredDocument *sd)
 {
     Pay__DocumentInfo *i = s_alloc(r, sizeof *i);
     if (!i)
@@ -95,7 +101,13 @@ static Pay__DocumentInfo *s_info(inv_reply_t *r, const Pay__StoredDocument *sd)
     i->credit_note = sd->kind == INV_KIND_CREDIT_NOTE;
     i->status = inv_store_doc_status(sd);
     i->paid_pence = sd->paid;
-    i->outstanding_pence = sd->kind == INV_KIND_CREDIT_NOTE ? 0 : sd->total - sd->paid;
+    i->outstanding_pence = inv_store_doc_outstanding(sd);
+    i->has_allocated_pence = 1;
+    i->allocated_pence = sd->allocated;
+    if (i->credit_note) {
+        i->has_unallocated_pence = 1;
+        i->unallocated_pence = -sd->total - sd->allocated;
+    }
     return i;
 }
 
@@ -112,8 +124,8 @@ typedef struct {
 static int s_list_visit(const Pay__StoredDocument *sd, void *arg)
 {
     s_list_t *l = arg;
-    if (l->overdue && (sd->kind == INV_KIND_CREDIT_NOTE || sd->paid >= sd->total
-                       || sd->due_date >= l->as_of))
+    /* Credit allocated to an invoice counts as settled, as payments do. */
+    if (l->overdue && (inv_store_doc_outstanding(sd) == 0 || sd->due_date >= l->as_of))
         return 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -123,7 +135,7 @@ static int s_list_visit(const Pay__StoredDocument *sd, void *arg)
         l->items = p;
         l->cap = cap;
     }
-    l->items[l->n++] = s_info(l->r, sd);
+    l->items[l->n++] = inv_reply_doc_info(l->r, sd);
     return 0;
 }
 
@@ -210,8 +222,15 @@ static int s_date_or_today(const char *s, int32_t *day)
 static int s_issue(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__Issue *is)
 {
     inv_issue_opts_t o;
+    char missing[256];
     memset(&o, 0, sizeof o);
     o.supplier = &api->supplier;
+    if (inv_supplier_missing(&api->supplier, missing, sizeof missing) > 0) {
+        s_status(r, PAY__STATUS__FAILED_PRECONDITION,
+                 "nothing is issued until the supplier's details are configured: missing %s "
+                 "(pay-invoicing --supplier-config FILE, or --supplier-* flags)", missing);
+        return -1;
+    }
     if (s_date_or_today(is->issue_date, &o.issue_date) != 0) {
         s_status(r, PAY__STATUS__INVALID_ARGUMENT, "issue_date: YYYY-MM-DD");
         return -1;
@@ -277,6 +296,31 @@ static int s_issue(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__Issu
     return 0;
 }
 
+/* A document issued before its employer registered a Peppol endpoint has
+ * none on it: the endpoint registered since is its address on the network
+ * (the name, address and VAT number on the document stay as issued). */
+static int s_current_endpoint(inv_api_t *api, MDB_txn *txn, inv_doc_t *doc)
+{
+    MDB_val v;
+    int rc = store_get(txn, inv_store_dbi(api->store, "employers"), doc->employer,
+                       strlen(doc->employer), &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    Pay__StoredEmployer *e = pay__stored_employer__unpack(NULL, v.mv_size, v.mv_data);
+    if (!e)
+        return MDB_CORRUPTED;
+    if (e->endpoint_scheme && e->endpoint_scheme[0] && e->endpoint_id && e->endpoint_id[0]) {
+        snprintf(doc->customer.endpoint_scheme, sizeof doc->customer.endpoint_scheme, "%s",
+                 e->endpoint_scheme);
+        snprintf(doc->customer.endpoint_id, sizeof doc->customer.endpoint_id, "%s",
+                 e->endpoint_id);
+    }
+    pay__stored_employer__free_unpacked(e, NULL);
+    return 0;
+}
+
 static int s_get(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const auth_identity_t *caller,
                  const Pay__GetDocument *g)
 {
@@ -303,7 +347,7 @@ static int s_get(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const auth_identi
         return ENOMEM;
     }
     pay__document_content__init(dc);
-    dc->info = s_info(r, sd);
+    dc->info = inv_reply_doc_info(r, sd);
     Pay__DocumentFormat fmt = g->has_format ? g->format : PAY__DOCUMENT_FORMAT__FORMAT_UNSPECIFIED;
     if (fmt != PAY__DOCUMENT_FORMAT__FORMAT_UNSPECIFIED) {
         inv_line_t *lines = calloc(sd->n_lines ? sd->n_lines : 1, sizeof *lines);
@@ -312,6 +356,21 @@ static int s_get(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const auth_identi
         int bad = !lines;
         if (!bad) {
             inv_store_doc_view(sd, &doc, lines);
+            if (fmt == PAY__DOCUMENT_FORMAT__UBL && !inv_ubl_addressable(&doc)) {
+                rc = s_current_endpoint(api, txn, &doc);
+                if (rc != 0 || !inv_ubl_addressable(&doc)) {
+                    free(lines);
+                    protobuf_c_message_free_unpacked(&sd->base, NULL);
+                    if (rc != 0)
+                        return rc;
+                    s_status(r, PAY__STATUS__FAILED_PRECONDITION,
+                             "%s: no UBL document: employer %s has no Peppol endpoint and no VAT "
+                             "number, so it has no electronic address (register its "
+                             "peppol_endpoint as scheme:id, or its VAT number); the PDF and CSV "
+                             "are available", g->number, doc.employer);
+                    return 0;
+                }
+            }
             bad = fmt == PAY__DOCUMENT_FORMAT__PDF ? inv_pdf_render(&doc, &buf)
                 : fmt == PAY__DOCUMENT_FORMAT__CSV ? inv_csv_render(&doc, &buf)
                 : inv_ubl_render(&doc, &buf);
@@ -379,7 +438,7 @@ static int s_payment(inv_api_t *api, MDB_txn *txn, inv_reply_t *r, const Pay__Re
         Pay__DocumentContent *dc = s_alloc(r, sizeof *dc);
         if (dc) {
             pay__document_content__init(dc);
-            dc->info = s_info(r, sd);
+            dc->info = inv_reply_doc_info(r, sd);
             r->reply.document = dc;
         }
         protobuf_c_message_free_unpacked(&sd->base, NULL);
@@ -559,22 +618,24 @@ static int s_health(inv_api_t *api, MDB_txn *txn, inv_reply_t *r)
     return 0;
 }
 
-/* A compact hot backup (store_backup) into the folder the caller names, on
- * this host. It reads a committed snapshot, so it never sees the batch in
- * hand half done; an existing data.mdb there is refused, never replaced. */
+/* A compact hot backup, named by the caller, under the service's backup
+ * folder: checked here, taken off the loop by the service's handler
+ * (backup.h), which answers it once the copy is on disk. */
 static int s_backup(inv_api_t *api, inv_reply_t *r, const Pay__InvoicingBackup *b)
 {
-    if (!b->dir || !b->dir[0] || strlen(b->dir) > 512) {
-        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "dir: a folder path of 1 to 512 bytes");
+    char err[BACKUP_ERR_LEN];
+    (void)api;
+    if (b->dir) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "dir: no longer accepted; a backup is "
+                 "given a name and goes under the service's --backup-dir");
         return 0;
     }
-    int rc = store_backup(inv_store_store(api->store), b->dir);
-    if (rc == EEXIST)
-        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s already holds a data.mdb", b->dir);
-    else if (rc != 0)
-        s_status(r, PAY__STATUS__INTERNAL, "backup failed: %s", mdb_strerror(rc));
-    else
-        s_status(r, PAY__STATUS__OK, "backup written to %s/data.mdb", b->dir);
+    if (backup_name_check(b->name, err) != 0) {
+        s_status(r, PAY__STATUS__INVALID_ARGUMENT, "%s", err);
+        return 0;
+    }
+    r->backup = b;
+    s_status(r, PAY__STATUS__OK, "backup %s accepted", b->name);
     return 0;
 }
 
@@ -654,8 +715,26 @@ int inv_api_handle(inv_api_t *api, const auth_identity_t *caller,
     case PAY__INVOICING_REQUEST__BODY_BACKUP:
         if (!finance)
             break;
-        out->readonly = 0;   /* keep the answer: a resend must not see EEXIST */
         return s_backup(api, out, req->backup);
+    /* Reports (inv_report.c): finance for any employer, an employer for
+     * its own; the journal is finance's. */
+    case PAY__INVOICING_REQUEST__BODY_STATEMENT:
+        if (!finance && !employer)
+            break;
+        return inv_report_statement(api, txn, out, employer ? caller->scope : NULL,
+                                    req->statement);
+    case PAY__INVOICING_REQUEST__BODY_LINES:
+        if (!finance && !employer)
+            break;
+        return inv_report_lines(api, txn, out, employer ? caller->scope : NULL, req->lines);
+    case PAY__INVOICING_REQUEST__BODY_PENDING:
+        if (!finance)
+            break;
+        return inv_report_pending(api, txn, out, req->pending);
+    case PAY__INVOICING_REQUEST__BODY_JOURNAL:
+        if (!finance)
+            break;
+        return inv_report_journal(api, txn, out);
     default:
         s_status(out, PAY__STATUS__INVALID_ARGUMENT, "body: no request body");
         return 0;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
+
 static int s_in(int64_t v, int64_t max)
 {
     return v >= -max && v <= max;
@@ -78,18 +80,49 @@ int inv_doc_sign(const inv_doc_t *doc)
     return doc->kind == INV_KIND_CREDIT_NOTE ? -1 : 1;
 }
 
+int32_t inv_line_first(const inv_line_t *line)
+{
+    return line->start ? line->start : line->period_first;
+}
+
+int32_t inv_line_last(const inv_line_t *line)
+{
+    return line->end ? line->end : line->period_last;
+}
+
+int inv_line_is_partial(const inv_line_t *line)
+{
+    return inv_line_first(line) > line->period_first || inv_line_last(line) < line->period_last;
+}
+
 void inv_line_description(const inv_line_t *line, char *out, size_t outlen)
 {
     const char *what = line->activity[0] ? line->activity
                        : line->basis == INV_BASIS_UNIT ? "Units produced" : "Prison labour";
+    char span[96] = "";
+    if (inv_line_is_partial(line)) {
+        char a[CIVIL_DATE_LEN], b[CIVIL_DATE_LEN];
+        civil_format_date(inv_line_first(line), a);
+        civil_format_date(inv_line_last(line), b);
+        int from = inv_line_first(line) > line->period_first;
+        int until = inv_line_last(line) < line->period_last;
+        char why[64];
+        if (from && until)
+            snprintf(why, sizeof why, "billing terms from %s until %s", a, b);
+        else if (from)
+            snprintf(why, sizeof why, "billing terms from %s", a);
+        else
+            snprintf(why, sizeof why, "billing terms until %s", b);
+        snprintf(span, sizeof span, ", %s to %s (%s)", a, b, why);
+    }
     if (line->kind == INV_LINE_PERIOD || !line->ref_number[0])
-        snprintf(out, outlen, "%s, contract %s (%s), %s%s", what, line->contract,
-                 line->prison, line->period,
+        snprintf(out, outlen, "%s, contract %s (%s), %s%s%s", what, line->contract,
+                 line->prison, line->period, span,
                  line->kind == INV_LINE_LATE ? " (late records)" :
                  line->kind == INV_LINE_ADJUSTMENT ? " (adjustment)" : "");
     else
-        snprintf(out, outlen, "%s, contract %s (%s), %s - %s %s", what,
-                 line->contract, line->prison, line->period,
+        snprintf(out, outlen, "%s, contract %s (%s), %s%s - %s %s", what,
+                 line->contract, line->prison, line->period, span,
                  line->kind == INV_LINE_LATE ? "late records after" : "adjustment to",
                  line->ref_number);
 }

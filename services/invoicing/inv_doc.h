@@ -40,6 +40,12 @@ typedef struct {
      * renderer uses the VAT number under scheme 9932 (UK VAT). */
     char endpoint_scheme[8];
     char endpoint_id[128];
+    /* How to pay the party (the supplier): account name, and a UK sort
+     * code (6 digits) and account number (8 digits), or an IBAN, or both. */
+    char bank_account_name[128];
+    char sort_code[8];
+    char account_number[12];
+    char iban[40];
 } inv_party_t;
 
 typedef enum {
@@ -56,6 +62,11 @@ typedef struct {
     char period[INV_PERIOD_TEXT_LEN];  /* the period the work was done in */
     int32_t period_first;
     int32_t period_last;
+    /* The days the line covers: period_first..period_last, or the part of
+     * the period that its billing terms row covers (DOMAIN.md: where terms
+     * change inside a period, each line states the dates of its row). */
+    int32_t start;
+    int32_t end;
     char ref_number[INV_NUMBER_LEN];   /* original invoice, for LATE/ADJUSTMENT; "" otherwise */
     inv_basis_t basis;
     int64_t minutes;         /* HOURLY: minutes on this line (signed) */
@@ -114,9 +125,19 @@ int inv_doc_finish(inv_doc_t *doc);
 int inv_doc_sign(const inv_doc_t *doc);
 
 /* The line's description as every renderer prints it, e.g.
- * "Prison labour, contract C-0042 (MDI), 2026-11" and, for late and
- * adjustment lines, "... - adjustment to INV-000003". */
+ * "Prison labour, contract C-0042 (MDI), 2026-11"; a line that covers only
+ * part of its period says which days and why ("..., 2026-11, 2026-11-16 to
+ * 2026-11-30 (billing terms from 2026-11-16)"); late and adjustment lines
+ * end "... - adjustment to INV-000003". */
 void inv_line_description(const inv_line_t *line, char *out, size_t outlen);
+
+/* The first and last day the line covers (start and end, or the period's
+ * days when they are not set). */
+int32_t inv_line_first(const inv_line_t *line);
+int32_t inv_line_last(const inv_line_t *line);
+
+/* 1 if the line covers only part of its period (start or end inside it). */
+int inv_line_is_partial(const inv_line_t *line);
 
 /* The quantity text: hours to 2 decimals for HOURLY ("1.00"), whole units
  * for UNIT ("12"); multiplied by `sign`. */
@@ -140,12 +161,34 @@ int inv_pdf_render(const inv_doc_t *doc, inv_buf_t *out);
  * that leak checkers see a clean process. */
 void inv_pdf_shutdown(void);
 
-/* CSV: header `invoice,line,contract,period,description,quantity,unit,
- * unit_price,net,vat_rate_bp,vat` and one row per line. Returns 0 or -1. */
+/* CSV: the FORMATS.md invoice-lines header (INV_CSV_LINES_HEADER) and one
+ * row per line. Returns 0 or -1. */
+#define INV_CSV_LINES_HEADER                                                   \
+    "invoice,line,contract,period,period_start,period_end,original_invoice,"   \
+    "description,quantity,unit,unit_price,net,vat_rate_bp,vat"
+#define INV_CSV_LINES_COLS 14
 int inv_csv_render(const inv_doc_t *doc, inv_buf_t *out);
 
+/* The cells of line i of `doc` as the CSV writes them (INV_CSV_LINES_COLS
+ * strings), given the line's share of the VAT (from inv_csv_vat_shares).
+ * The same cells feed the CSV and the API's line export, so that a row is
+ * written in one place. */
+#define INV_CSV_CELL_LEN 256
+typedef char inv_csv_row_t[INV_CSV_LINES_COLS][INV_CSV_CELL_LEN];
+void inv_csv_line_cells(const inv_doc_t *doc, size_t i, int64_t vat, inv_csv_row_t row);
+
+/* Each line's share of the document's VAT (inv_vat_per_line) into vats
+ * (n_lines entries). Returns 0 or -1. */
+int inv_csv_vat_shares(const inv_doc_t *doc, int64_t *vats);
+
 /* UBL 2.1 Invoice (or CreditNote for a credit note), Peppol BIS Billing
- * 3.0. Returns 0 or -1. */
+ * 3.0. Returns 0, or -1 on failure; a customer with no electronic address
+ * (no Peppol endpoint and no VAT number, inv_ubl_addressable) cannot get
+ * one: -1 as well, and the caller says why beforehand. */
 int inv_ubl_render(const inv_doc_t *doc, inv_buf_t *out);
+
+/* 1 if the document's customer and supplier both have an electronic
+ * address (inv_peppol_address), so that a UBL document can be made. */
+int inv_ubl_addressable(const inv_doc_t *doc);
 
 #endif

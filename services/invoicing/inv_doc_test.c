@@ -9,6 +9,12 @@
  *   addresses with a scheme from the Peppol list, the VAT category per rate,
  *   the sums (line nets = total net, net + VAT = payable), line net =
  *   quantity x price / base quantity within 2p, no empty elements.
+ *   Also: PaymentMeans (code 30, the document number as PaymentID, the
+ *   supplier's account) on invoices, each line's InvoicePeriod inside the
+ *   document's (R110/R111), GLN check digits for scheme 0088 (R040).
+ * - PDF: the bank details and the reference to quote; each line's dates.
+ * - Lines whose terms row starts or ends inside the period carry those
+ *   dates and say so; a customer with no electronic address gets no UBL.
  * - CSV: the invoice-lines header, RFC 4180 quoting, and columns adding up.
  *
  * The tools and the schema folder come from the environment that meson
@@ -26,6 +32,7 @@
 
 #include "civil.h"
 #include "inv_doc.h"
+#include "inv_peppol.h"
 #include "money.h"
 #include "tap.h"
 
@@ -92,6 +99,10 @@ static void s_doc(inv_doc_t *d, const char *number, inv_period_kind_t pk, const 
     d->due_date = inv_due_date(d->issue_date, 30);
     s_party(&d->supplier, "Prison Industries Trading Unit",
             "102 Petty France, London", "SW1H 9AJ", "GB123456789", "billing@industries.example");
+    snprintf(d->supplier.bank_account_name, sizeof d->supplier.bank_account_name,
+             "Prison Industries Trading Unit");
+    snprintf(d->supplier.sort_code, sizeof d->supplier.sort_code, "200000");
+    snprintf(d->supplier.account_number, sizeof d->supplier.account_number, "31926819");
     s_party(&d->customer, "DHL Supply Chain Ltd", "Ocean House, The Ring\nBracknell",
             "RG12 1AW", customer_vat ? "GB987654321" : "", "ap@dhl.example");
     if (!customer_vat) {
@@ -244,8 +255,45 @@ static void check_pdf(const inv_doc_t *d)
     TAP_OK(strstr(text, buf) != NULL, "%s: PDF shows the total %s", d->number, buf);
     s_gbp(sign * d->vat_total, buf, sizeof buf);
     TAP_OK(strstr(text, buf) != NULL, "%s: PDF shows the VAT total %s", d->number, buf);
+    if (d->kind == INV_KIND_INVOICE) {
+        int ok = strstr(text, "How to pay") && strstr(text, "Payment reference")
+                 && strstr(text, d->supplier.bank_account_name);
+        if (d->supplier.sort_code[0]) {
+            char sc[16];
+            snprintf(sc, sizeof sc, "%.2s-%.2s-%.2s", d->supplier.sort_code,
+                     d->supplier.sort_code + 2, d->supplier.sort_code + 4);
+            ok = ok && strstr(text, sc) && strstr(text, d->supplier.account_number);
+        }
+        if (d->supplier.iban[0])
+            ok = ok && strstr(text, d->supplier.iban);
+        snprintf(buf, sizeof buf, "quoting the payment reference %s", d->number);
+        TAP_OK(ok && strstr(text, buf), "%s: PDF says how to pay and the reference to quote",
+               d->number);
+    }
+    int no_dates = 0;
+    for (size_t i = 0; i < d->n_lines; i++) {
+        char a[CIVIL_DATE_LEN], b[CIVIL_DATE_LEN];
+        civil_format_date(inv_line_first(&d->lines[i]), a);
+        civil_format_date(inv_line_last(&d->lines[i]), b);
+        snprintf(buf, sizeof buf, "%s to %s", a, b);
+        if (!strstr(text, buf))
+            no_dates++;
+    }
+    TAP_EQ_INT(no_dates, 0, "%s: PDF shows each line's first and last day", d->number);
     TAP_OK(!s_has_prisoner_number(text), "%s: PDF has no prisoner number", d->number);
     free(text);
+}
+
+/* The GS1 check digit, computed here as PEPPOL-COMMON-R040 does. */
+static int s_gln_ok(const char *id)
+{
+    size_t n = strlen(id);
+    int sum = 0;
+    if (n < 2 || strspn(id, "0123456789") != n)
+        return 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        sum += (id[n - 2 - i] - '0') * (i % 2 == 0 ? 3 : 1);
+    return (10 - sum % 10) % 10 == id[n - 1] - '0';
 }
 
 /* ---- UBL ------------------------------------------------------------ */
@@ -365,6 +413,9 @@ static void check_ubl_rules(const inv_doc_t *d, const inv_buf_t *xml)
         TAP_OK(id && id[0] && s_in_eas(scheme),
                "%s: %s electronic address %s:%s with a Peppol EAS scheme", num, parties[i],
                scheme ? scheme : "", id ? id : "");
+        if (scheme && strcmp(scheme, "0088") == 0)
+            TAP_OK(s_gln_ok(id), "%s: %s GLN %s has a valid check digit (R040)", num,
+                   parties[i], id);
         snprintf(q, sizeof q, "string(%s/%s/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName)",
                  root, parties[i]);
         char *name = s_xs(ctx, q);
@@ -383,6 +434,60 @@ static void check_ubl_rules(const inv_doc_t *d, const inv_buf_t *xml)
     s = s_xs(ctx, q);
     TAP_EQ_STR(s, d->supplier.vat, "%s: seller VAT identifier (BR-S-02/BR-Z-02)", num);
     xmlFree(s);
+
+    /* How to pay (BR-49, BR-50, BR-61): an invoice says credit transfer to
+     * the supplier's account, quoting its number; a credit note is not paid. */
+    snprintf(q, sizeof q, "%s/cac:PaymentMeans", root);
+    TAP_EQ_INT(s_count(ctx, q), credit ? 0 : 1, "%s: %s", num,
+               credit ? "no PaymentMeans on a credit note" : "one PaymentMeans");
+    if (!credit) {
+        snprintf(q, sizeof q, "string(%s/cac:PaymentMeans/cbc:PaymentMeansCode)", root);
+        s = s_xs(ctx, q);
+        TAP_EQ_STR(s, "30", "%s: payment means code 30, credit transfer (BR-49)", num);
+        xmlFree(s);
+        snprintf(q, sizeof q, "string(%s/cac:PaymentMeans/cbc:PaymentID)", root);
+        s = s_xs(ctx, q);
+        TAP_EQ_STR(s, d->number, "%s: remittance reference is the document number", num);
+        xmlFree(s);
+        char want[64];
+        if (d->supplier.iban[0])
+            snprintf(want, sizeof want, "%s", d->supplier.iban);
+        else
+            snprintf(want, sizeof want, "%s%s", d->supplier.sort_code, d->supplier.account_number);
+        snprintf(q, sizeof q, "string(%s/cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID)", root);
+        s = s_xs(ctx, q);
+        TAP_EQ_STR(s, want, "%s: payment account identifier (BR-50, BR-61)", num);
+        xmlFree(s);
+        snprintf(q, sizeof q, "string(%s/cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:Name)", root);
+        s = s_xs(ctx, q);
+        TAP_EQ_STR(s, d->supplier.bank_account_name, "%s: payment account name (BT-85)", num);
+        xmlFree(s);
+    }
+
+    /* Line periods inside the document's (PEPPOL-EN16931-R110/R111), each
+     * the days its line covers. */
+    snprintf(q, sizeof q, "string(%s/cac:InvoicePeriod/cbc:StartDate)", root);
+    char *dstart = s_xs(ctx, q);
+    snprintf(q, sizeof q, "string(%s/cac:InvoicePeriod/cbc:EndDate)", root);
+    char *dend = s_xs(ctx, q);
+    int bad_period = 0;
+    for (size_t i = 0; i < d->n_lines; i++) {
+        char a[CIVIL_DATE_LEN], b[CIVIL_DATE_LEN];
+        civil_format_date(inv_line_first(&d->lines[i]), a);
+        civil_format_date(inv_line_last(&d->lines[i]), b);
+        snprintf(q, sizeof q, "string(%s/%s[%zu]/cac:InvoicePeriod/cbc:StartDate)", root, line_el, i + 1);
+        char *ls = s_xs(ctx, q);
+        snprintf(q, sizeof q, "string(%s/%s[%zu]/cac:InvoicePeriod/cbc:EndDate)", root, line_el, i + 1);
+        char *le = s_xs(ctx, q);
+        if (!ls || !le || strcmp(ls, a) != 0 || strcmp(le, b) != 0 || !dstart || !dend
+            || strcmp(ls, dstart) < 0 || strcmp(le, dend) > 0)
+            bad_period++;
+        xmlFree(ls);
+        xmlFree(le);
+    }
+    xmlFree(dstart);
+    xmlFree(dend);
+    TAP_EQ_INT(bad_period, 0, "%s: each line's period is its days, inside the document's (R110/R111)", num);
 
     /* Lines: VAT category per rate (BR-S-05, BR-Z-05), R120, sums. */
     snprintf(q, sizeof q, "%s/%s", root, line_el);
@@ -524,16 +629,17 @@ static void check_csv(const inv_doc_t *d)
     inv_buf_t csv = { 0 };
     TAP_EQ_INT(inv_csv_render(d, &csv), 0, "%s: CSV renders", d->number);
     const char *t = (const char *)csv.data;
-    const char *hdr = "invoice,line,contract,period,description,quantity,unit,unit_price,net,vat_rate_bp,vat\r\n";
+    const char *hdr = "invoice,line,contract,period,period_start,period_end,original_invoice,"
+                      "description,quantity,unit,unit_price,net,vat_rate_bp,vat\r\n";
     TAP_OK(t && strncmp(t, hdr, strlen(hdr)) == 0, "%s: CSV header as FORMATS.md", d->number);
     /* Parse the rows back (RFC 4180) and add up net and vat. */
-    int rows = 0, bad = 0;
+    int rows = 0, bad = 0, bad_cols = 0;
     int64_t sum_net = 0, sum_vat = 0;
     const char *p = t + strlen(hdr);
     while (p && *p) {
-        char fields[11][256];
+        char fields[14][256];
         int nf = 0;
-        while (nf < 11) {
+        while (nf < 14) {
             size_t k = 0;
             if (*p == '"') {
                 p++;
@@ -562,21 +668,30 @@ static void check_csv(const inv_doc_t *d)
         if (strncmp(p, "\r\n", 2) != 0)
             bad++;
         p = strncmp(p, "\r\n", 2) == 0 ? p + 2 : NULL;
-        if (nf != 11) {
+        if (nf != 14) {
             bad++;
             continue;
         }
+        const inv_line_t *l = rows < (int)d->n_lines ? &d->lines[rows] : NULL;
         rows++;
         int64_t net, vat;
-        if (strcmp(fields[0], d->number) != 0 || money_parse(fields[8], 1, &net) != 0
-            || money_parse(fields[10], 1, &vat) != 0)
+        int32_t ps, pe;
+        if (strcmp(fields[0], d->number) != 0 || money_parse(fields[11], 1, &net) != 0
+            || money_parse(fields[13], 1, &vat) != 0)
             bad++;
         else {
             sum_net += net;
             sum_vat += vat;
         }
+        if (!l || civil_parse_date(fields[4], &ps) != 0 || civil_parse_date(fields[5], &pe) != 0
+            || ps != inv_line_first(l) || pe != inv_line_last(l)
+            || strcmp(fields[9], l->basis == INV_BASIS_UNIT ? "UNIT" : "HOURLY") != 0
+            || strcmp(fields[6], l->kind == INV_LINE_ADJUSTMENT ? l->ref_number : "") != 0
+            || strcmp(fields[3], l->period) != 0)
+            bad_cols++;
     }
-    TAP_EQ_INT(bad, 0, "%s: CSV rows parse (11 fields, CRLF)", d->number);
+    TAP_EQ_INT(bad_cols, 0, "%s: CSV period, dates, original invoice and unit columns", d->number);
+    TAP_EQ_INT(bad, 0, "%s: CSV rows parse (14 fields, CRLF)", d->number);
     TAP_EQ_INT(rows, (int)d->n_lines, "%s: one CSV row per line", d->number);
     TAP_EQ_INT(sum_net, d->net_total, "%s: CSV nets add up to the total net", d->number);
     TAP_EQ_INT(sum_vat, d->vat_total, "%s: CSV VAT adds up to the VAT total", d->number);
@@ -655,7 +770,62 @@ int main(void)
     s_doc(&big, "INV-000008", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", c, 120, 0);
     check_all(&big);
 
-    /* 4. Text that XML cannot carry (a control character, a byte that is
+    /* 4. A month whose billing terms change on the 16th: two lines of one
+     *    contract, each with the days its terms row covers, saying so. */
+    inv_line_t m[] = {
+        s_line(INV_LINE_PERIOD, "C-0402", "LEI", INV_PERIOD_MONTHLY, "2026-11-10", "",
+               INV_BASIS_HOURLY, 900, 0, 525, 2000),
+        s_line(INV_LINE_PERIOD, "C-0402", "LEI", INV_PERIOD_MONTHLY, "2026-11-20", "",
+               INV_BASIS_HOURLY, 1200, 0, 560, 2000),
+        s_line(INV_LINE_PERIOD, "C-0401", "MDI", INV_PERIOD_MONTHLY, "2026-11-20", "",
+               INV_BASIS_UNIT, 0, 300, 12, 2000),
+    };
+    m[0].start = D("2026-11-01");
+    m[0].end = D("2026-11-15");
+    m[1].start = D("2026-11-16");
+    m[1].end = D("2026-11-30");
+    char d0[256], d1[256], d2[256];
+    inv_line_description(&m[0], d0, sizeof d0);
+    inv_line_description(&m[1], d1, sizeof d1);
+    inv_line_description(&m[2], d2, sizeof d2);
+    TAP_OK(strcmp(d0, d1) != 0, "two terms rows in a month: two different descriptions");
+    TAP_OK(strstr(d0, "2026-11-01 to 2026-11-15 (billing terms until 2026-11-15)") != NULL,
+           "a line whose terms end mid-month says so: %s", d0);
+    TAP_OK(strstr(d1, "2026-11-16 to 2026-11-30 (billing terms from 2026-11-16)") != NULL,
+           "a line whose terms start mid-month says so: %s", d1);
+    TAP_OK(!strstr(d2, "billing terms") && !inv_line_is_partial(&m[2]),
+           "a line covering the whole month says nothing more: %s", d2);
+    TAP_OK(inv_line_first(&m[2]) == D("2026-11-01") && inv_line_last(&m[2]) == D("2026-11-30"),
+           "a whole-period line's days are the period's first and last");
+    inv_doc_t split;
+    s_doc(&split, "INV-000009", INV_PERIOD_MONTHLY, "2026-11-10", "2026-12-01", m, 3, 1);
+    check_all(&split);
+
+    /* 5. A supplier paid by IBAN, a customer with a GLN endpoint. */
+    inv_doc_t gln;
+    s_doc(&gln, "INV-000010", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", c, 3, 1);
+    gln.supplier.sort_code[0] = gln.supplier.account_number[0] = '\0';
+    snprintf(gln.supplier.iban, sizeof gln.supplier.iban, "GB29NWBK60161331926819");
+    snprintf(gln.customer.endpoint_scheme, sizeof gln.customer.endpoint_scheme, "0088");
+    snprintf(gln.customer.endpoint_id, sizeof gln.customer.endpoint_id, "5012345678900");
+    check_all(&gln);
+
+    /* 6. A customer with neither a Peppol endpoint nor a VAT number: no
+     *    electronic address, so no UBL; the PDF and CSV still render. */
+    inv_doc_t none;
+    s_doc(&none, "INV-000011", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", c, 3, 0);
+    none.customer.endpoint_scheme[0] = none.customer.endpoint_id[0] = '\0';
+    inv_buf_t nb = { 0 };
+    TAP_EQ_INT(inv_ubl_addressable(&none), 0, "no endpoint and no VAT number: not addressable");
+    TAP_EQ_INT(inv_ubl_render(&none, &nb), -1, "and the UBL renderer refuses");
+    inv_buf_free(&nb);
+    TAP_EQ_INT(inv_pdf_render(&none, &nb), 0, "its PDF renders");
+    inv_buf_free(&nb);
+    TAP_EQ_INT(inv_csv_render(&none, &nb), 0, "its CSV renders");
+    inv_buf_free(&nb);
+    TAP_EQ_INT(inv_ubl_addressable(&big), 1, "a registered endpoint without VAT is addressable");
+
+    /* 5. Text that XML cannot carry (a control character, a byte that is
      *    not UTF-8) comes out as U+FFFD: the UBL stays well-formed and
      *    valid (found by fuzz_inv_doc). */
     inv_doc_t odd;
@@ -672,7 +842,7 @@ int main(void)
     inv_buf_free(&ox);
     check_ubl(&odd);
 
-    /* 5. Figures no renderer can compute with (a net near INT64_MAX, as
+    /* 6. Figures no renderer can compute with (a net near INT64_MAX, as
      *    only corrupt data could hold) are refused, not wrapped round
      *    (found by fuzz_inv_doc). */
     inv_line_t huge[2] = { a[0], a[1] };

@@ -5,8 +5,11 @@
  * and VAT number; the customer's name and address; per line a description,
  * the quantity, the unit price, the VAT rate and the net amount; the total
  * excluding VAT, the VAT total per rate and overall in sterling, and the
- * total payable. Long documents run over several pages, each with the
- * document number and the page number on it.
+ * total payable. Each line states the days it covers. An invoice says how
+ * to pay: the supplier's bank account (name, sort code and account number,
+ * or IBAN) and the reference to quote (the invoice number). Long documents
+ * run over several pages, each with the document number and the page
+ * number on it.
  *
  * Deterministic: cairo would stamp the current time into the PDF's
  * metadata, so the creation and modification dates are set to the issue
@@ -204,6 +207,55 @@ static void s_kv(cairo_t *cr, double x, double xv, double y, const char *k, cons
     s_text(cr, xv, y, v);
 }
 
+/* The payment box of an invoice: due date, reference, bank details. */
+static void s_payment(s_pdf_t *s, const inv_party_t *sup)
+{
+    cairo_t *cr = s->cr;
+    const inv_doc_t *d = s->doc;
+    char buf[320], due[CIVIL_DATE_LEN];
+    int rows = 4 + (sup->sort_code[0] && sup->account_number[0] ? 2 : 0) + (sup->iban[0] ? 1 : 0);
+    if (s->y + 16 + 12.0 * rows > PAGE_H - 60)
+        s_new_page(s);
+    double top = s->y - 10;
+    cairo_set_source_rgb(cr, 0.95, 0.96, 0.98);
+    cairo_rectangle(cr, MARGIN, top, PAGE_W - 2 * MARGIN, 14 + 12.0 * rows);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    s_font(cr, 9, 1);
+    s_text(cr, MARGIN + 6, s->y + 2, "How to pay");
+    s->y += 14;
+    s_date(d->due_date, due);
+    snprintf(buf, sizeof buf, "By bank transfer by %s, quoting the payment reference %s.",
+             due, d->number);
+    s_font(cr, 8.5, 0);
+    s_text(cr, MARGIN + 6, s->y, buf);
+    s->y += 12;
+    double kx = MARGIN + 6, vx = MARGIN + 110;
+    if (sup->bank_account_name[0]) {
+        s_kv(cr, kx, vx, s->y, "Account name", sup->bank_account_name);
+        s->y += 12;
+    }
+    if (sup->sort_code[0] && sup->account_number[0]) {
+        snprintf(buf, sizeof buf, "%.2s-%.2s-%.2s", sup->sort_code, sup->sort_code + 2,
+                 sup->sort_code + 4);
+        s_kv(cr, kx, vx, s->y, "Sort code", buf);
+        s->y += 12;
+        s_kv(cr, kx, vx, s->y, "Account number", sup->account_number);
+        s->y += 12;
+    }
+    if (sup->iban[0]) {
+        s_kv(cr, kx, vx, s->y, "IBAN", sup->iban);
+        s->y += 12;
+    }
+    if (!sup->bank_account_name[0] && !sup->iban[0] && !sup->account_number[0]) {
+        s_font(cr, 8.5, 0);
+        s_text(cr, kx, s->y, "Bank details: ask the contact below.");
+        s->y += 12;
+    }
+    s_kv(cr, kx, vx, s->y, "Payment reference", d->number);
+    s->y += 16;
+}
+
 static void s_draw(s_pdf_t *s)
 {
     cairo_t *cr = s->cr;
@@ -313,6 +365,14 @@ static void s_draw(s_pdf_t *s)
         s_text_right(cr, COL_NET_R, s->y, a);
         inv_line_description(l, buf, sizeof buf);
         int used = s_wrap(cr, COL_DESC, s->y, COL_DESC_W, 11, buf);
+        s_date(inv_line_first(l), a);
+        s_date(inv_line_last(l), b);
+        snprintf(buf, sizeof buf, "%s to %s", a, b);
+        s_font(cr, 7.5, 0);
+        cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+        s_text(cr, COL_DESC, s->y + 11.0 * used, buf);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        used++;
         s->y += 11.0 * used + 5;
         cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
         cairo_set_line_width(cr, 0.5);
@@ -367,18 +427,18 @@ static void s_draw(s_pdf_t *s)
     s_text_right(cr, COL_NET_R, s->y + 2, a);
     s->y += 30;
 
-    /* Payment note and references. */
-    s_font(cr, 8, 0);
-    if (credit)
-        snprintf(buf, sizeof buf, "This credit note reduces the balance of account %s by %s.",
-                 d->employer, a);
-    else {
-        s_date(d->due_date, b);
-        snprintf(buf, sizeof buf, "Payment is due by %s. Please quote %s with your payment.",
-                 b, d->number);
+    /* How to pay, and the reference to quote. */
+    if (credit) {
+        s_font(cr, 8, 0);
+        snprintf(buf, sizeof buf, "This credit note reduces the balance of account %s by %s. "
+                 "It is allocated to the invoices it adjusts, up to what is outstanding on "
+                 "them; the rest stays on the account as credit.", d->employer, a);
+        s->y += 11.0 * s_wrap(cr, MARGIN, s->y, PAGE_W - 2 * MARGIN, 11, buf);
+    } else {
+        s_payment(s, &d->supplier);
     }
-    s_wrap(cr, MARGIN, s->y, PAGE_W - 2 * MARGIN, 11, buf);
-    s->y += 12;
+    s->y += 6;
+    s_font(cr, 8, 0);
     s_wrap(cr, MARGIN, s->y, PAGE_W - 2 * MARGIN, 11,
            "Quantities are aggregated hours or units per contract; no individual's "
            "details are shown.");

@@ -215,3 +215,17 @@ int inv_vat_per_line(const int64_t *nets, const uint32_t *bps, size_t n,
     }
     return 0;
 }
+
+int inv_terms_span(const inv_terms_t *terms, size_t n, size_t i, const inv_period_t *period,
+                   int32_t *first, int32_t *last)
+{
+    if (i >= n)
+        return -1;
+    int32_t from = terms[i].effective_from, until = period->last;
+    for (size_t j = 0; j < n; j++)
+        if (terms[j].effective_from > from && terms[j].effective_from - 1 < until)
+            until = terms[j].effective_from - 1;
+    *first = from > period->first ? from : period->first;
+    *last = until;
+    return *first <= *last ? 0 : -1;
+}

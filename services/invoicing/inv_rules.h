@@ -65,6 +65,14 @@ typedef struct {
  * index, or -1 when none is in force (a NO_TERMS record). */
 long inv_terms_in_force(const inv_terms_t *terms, size_t n, int32_t day);
 
+/* The days of `period` that terms row `i` covers: from the later of the
+ * period's first day and the row's effective_from, to the earlier of the
+ * period's last day and the day before the next row takes over. Returns 0
+ * with *first and *last set, or -1 when the row covers no day of the
+ * period (or i is out of range). */
+int inv_terms_span(const inv_terms_t *terms, size_t n, size_t i, const inv_period_t *period,
+                   int32_t *first, int32_t *last);
+
 /* The net of a line priced on its sums:
  *   HOURLY: round_half_up(minutes * charge / 60)
  *   UNIT:   units * charge

@@ -217,8 +217,41 @@ static void test_kind_and_numbers(void)
     TAP_EQ_INT(inv_parse_number("INV-00000x", &k, &seq), -1, "non-digit refused");
 }
 
+static void test_terms_span(void)
+{
+    inv_period_t nov, w47;
+    inv_period_of(INV_PERIOD_MONTHLY, D("2026-11-10"), &nov);
+    inv_period_of(INV_PERIOD_WEEKLY, D("2026-11-18"), &w47);
+    inv_terms_t t[] = {
+        { D("2026-11-16"), INV_BASIS_HOURLY, 560, 2000 },   /* unsorted on purpose */
+        { D("2025-01-01"), INV_BASIS_HOURLY, 525, 2000 },
+        { D("2026-12-01"), INV_BASIS_HOURLY, 600, 2000 },
+    };
+    int32_t a, b;
+    TAP_EQ_INT(inv_terms_span(t, 3, 1, &nov, &a, &b), 0, "old row covers part of November");
+    TAP_OK(a == D("2026-11-01") && b == D("2026-11-15"), "from the 1st to the 15th (%s..%s)", S(a), S(b));
+    TAP_EQ_INT(inv_terms_span(t, 3, 0, &nov, &a, &b), 0, "new row covers the rest");
+    TAP_OK(a == D("2026-11-16") && b == D("2026-11-30"), "the 16th to the 30th (%s..%s)", S(a), S(b));
+    TAP_EQ_INT(inv_terms_span(t, 3, 2, &nov, &a, &b), -1, "December's row covers no day of November");
+    TAP_EQ_INT(inv_terms_span(t, 3, 0, &w47, &a, &b), 0, "in week 47 (16th to 22nd)");
+    TAP_OK(a == D("2026-11-16") && b == D("2026-11-22"), "the whole week (%s..%s)", S(a), S(b));
+    TAP_EQ_INT(inv_terms_span(t, 3, 1, &w47, &a, &b), -1, "the old row ended before the week");
+    TAP_EQ_INT(inv_terms_span(t, 3, 3, &nov, &a, &b), -1, "an index out of range");
+    for (int32_t day = nov.first; day <= nov.last; day++) {
+        long ti = inv_terms_in_force(t, 3, day);
+        int inside = ti >= 0 && inv_terms_span(t, 3, (size_t)ti, &nov, &a, &b) == 0
+                     && a <= day && day <= b;
+        if (!inside) {
+            TAP_OK(0, "%s lies in the span of the row in force", S(day));
+            return;
+        }
+    }
+    TAP_OK(1, "every day of November lies in the span of the row in force on it");
+}
+
 int main(void)
 {
+    test_terms_span();
     test_periods();
     test_terms();
     test_pricing();

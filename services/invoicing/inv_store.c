@@ -13,6 +13,8 @@
 #include "hours_feed.pb-c.h"
 #include "ident.h"
 #include "inv_ref.h"
+#include "inv_alloc.h"
+#include "inv_peppol.h"
 #include "invoice_feed.pb-c.h"
 #include "log.h"
 #include "money.h"
@@ -33,7 +35,8 @@ struct inv_store_t {
 static const char *const s_db_names[] = {
     "employers", "terms", "days", "dirty", "groups", "period_docs", "docs",
     "emp_docs", "counters", "payments", INV_DB_OUTBOX, INV_DB_CURSORS,
-    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, STORE_META_DB, NULL,
+    SERVER_REQUESTS_DB, INV_DB_REF_CONTRACTS, FEED_QUARANTINE_DB, STORE_META_DB,
+    FEED_META_DB, NULL,
 };
 
 static int s_publish_employer(inv_store_t *self, MDB_txn *txn, const char *id,
@@ -376,7 +379,7 @@ Pay__Status inv_store_upsert_employer(inv_store_t *self, MDB_txn *txn,
                                       size_t msglen, int *rc)
 {
     Pay__StoredEmployer e = PAY__STORED_EMPLOYER__INIT;
-    char scheme[8] = "", endpoint[128] = "";
+    char scheme[INV_PEPPOL_SCHEME_LEN] = "", endpoint[INV_PEPPOL_ID_MAX + 1] = "";
     uint64_t days = 30;
     *rc = 0;
     if (!s_employer_id_ok(row->id))
@@ -401,11 +404,11 @@ Pay__Status inv_store_upsert_employer(inv_store_t *self, MDB_txn *txn,
         && parse_uint64(row->payment_terms_days, 365, &days) != 0)
         BAD("payment_terms_days: 0 to 365");
     if (row->peppol_endpoint && row->peppol_endpoint[0]) {
-        const char *colon = strchr(row->peppol_endpoint, ':');
-        if (!colon || colon - row->peppol_endpoint != 4 || !colon[1] || strlen(colon + 1) > 120)
-            BAD("peppol_endpoint: scheme:id, e.g. 0088:5790000435951");
-        memcpy(scheme, row->peppol_endpoint, 4);
-        snprintf(endpoint, sizeof endpoint, "%s", colon + 1);
+        char why[128];
+        if (inv_peppol_parse(row->peppol_endpoint, scheme, endpoint, why, sizeof why) != 0) {
+            snprintf(msg, msglen, "peppol_endpoint: %s", why);
+            return PAY__STATUS__INVALID_ARGUMENT;
+        }
     }
     e.id = row->id;
     e.name = row->name;
@@ -709,6 +712,7 @@ static void s_party_in(Pay__StoredParty *p, const char *name, const char *addres
                        const char *postcode, const char *vat, const char *email,
                        const char *scheme, const char *id)
 {
+    /* Payment details are the supplier's only: s_issue_doc sets them. */
     p->name = (char *)(name ? name : "");
     p->address = (char *)(address ? address : "");
     p->postcode = (char *)(postcode ? postcode : "");
@@ -730,6 +734,7 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
     Pay__StoredLine **slp = calloc(n ? n : 1, sizeof *slp);
     uint8_t *payload = NULL;
     size_t nl = 0;
+    inv_alloc_t alloc = { 0 };
     if (!lines || !sl || !slp) {
         rc = ENOMEM;
         goto fail;
@@ -783,13 +788,14 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
     Pay__StoredDocument sd = PAY__STORED_DOCUMENT__INIT;
     Pay__StoredParty sup = PAY__STORED_PARTY__INIT, cus = PAY__STORED_PARTY__INIT;
     const inv_supplier_t *s = o->supplier;
-    char sup_scheme[8] = "", sup_id[128] = "";
-    if (s->endpoint && strchr(s->endpoint, ':')) {
-        snprintf(sup_scheme, sizeof sup_scheme, "%.*s",
-                 (int)(strchr(s->endpoint, ':') - s->endpoint), s->endpoint);
-        snprintf(sup_id, sizeof sup_id, "%s", strchr(s->endpoint, ':') + 1);
-    }
+    char sup_scheme[INV_PEPPOL_SCHEME_LEN] = "", sup_id[INV_PEPPOL_ID_MAX + 1] = "", why[128];
+    if (s->endpoint[0] && inv_peppol_parse(s->endpoint, sup_scheme, sup_id, why, sizeof why) != 0)
+        sup_scheme[0] = sup_id[0] = '\0';   /* checked at start; 9932:<vat> then */
     s_party_in(&sup, s->name, s->address, s->postcode, s->vat, s->email, sup_scheme, sup_id);
+    sup.bank_account_name = (char *)s->bank_account_name;
+    sup.sort_code = (char *)s->sort_code;
+    sup.account_number = (char *)s->account_number;
+    sup.iban = (char *)s->iban;
     s_party_in(&cus, emp->name, emp->address, emp->postcode, emp->vat_number, emp->email,
                emp->endpoint_scheme, emp->endpoint_id);
     sd.number = number;
@@ -832,8 +838,15 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
         l->charge = src->charge;
         l->vat_bp = src->vat_bp;
         l->net = src->net;
+        l->has_start = l->has_end = 1;
+        l->start = inv_line_first(src);
+        l->end = inv_line_last(src);
         slp[i] = l;
     }
+    sd.has_allocated = 1;
+    if (doc.kind == INV_KIND_CREDIT_NOTE
+        && (rc = inv_alloc_credit_note(self, txn, &sd, lines, nl, &alloc)) != 0)
+        goto fail;
     if ((rc = s_put_msg(txn, self->docs, number, strlen(number), &sd.base)) != 0)
         goto fail;
     uint8_t k[KEY_MAX];
@@ -910,6 +923,7 @@ static int s_issue_doc(inv_store_t *self, MDB_txn *txn, const inv_issue_opts_t *
     r->kind = doc.kind;
 done:
 fail:
+    inv_alloc_free(&alloc);
     free(payload);
     free(lines);
     free(sl);
@@ -1014,6 +1028,10 @@ static int s_issue_employer(inv_store_t *self, MDB_txn *txn, const inv_issue_opt
         snprintf(l->period, sizeof l->period, "%s", g->period.text);
         l->period_first = g->period.first;
         l->period_last = g->period.last;
+        for (size_t ti = 0; ti < terms->n; ti++)
+            if (terms->rows[ti].effective_from == g->terms.effective_from
+                && inv_terms_span(terms->rows, terms->n, ti, &g->period, &l->start, &l->end) != 0)
+                l->start = l->end = 0;   /* cannot happen: the group has days */
         if (l->kind == INV_LINE_ADJUSTMENT && g->prior->first_number)
             snprintf(l->ref_number, sizeof l->ref_number, "%s", g->prior->first_number);
         else if (l->kind == INV_LINE_LATE)
@@ -1140,6 +1158,12 @@ static void s_party_out(inv_party_t *p, const Pay__StoredParty *sp)
     snprintf(p->endpoint_scheme, sizeof p->endpoint_scheme, "%s",
              sp->endpoint_scheme ? sp->endpoint_scheme : "");
     snprintf(p->endpoint_id, sizeof p->endpoint_id, "%s", sp->endpoint_id ? sp->endpoint_id : "");
+    snprintf(p->bank_account_name, sizeof p->bank_account_name, "%s",
+             sp->bank_account_name ? sp->bank_account_name : "");
+    snprintf(p->sort_code, sizeof p->sort_code, "%s", sp->sort_code ? sp->sort_code : "");
+    snprintf(p->account_number, sizeof p->account_number, "%s",
+             sp->account_number ? sp->account_number : "");
+    snprintf(p->iban, sizeof p->iban, "%s", sp->iban ? sp->iban : "");
 }
 
 #define CP(dst, src) snprintf(dst, sizeof dst, "%s", (src) ? (src) : "")
@@ -1170,6 +1194,8 @@ void inv_store_doc_view(const Pay__StoredDocument *sd, inv_doc_t *doc, inv_line_
         CP(l->period, s->period);
         l->period_first = s->period_first;
         l->period_last = s->period_last;
+        l->start = s->has_start ? s->start : 0;
+        l->end = s->has_end ? s->end : 0;
         CP(l->ref_number, s->ref_number);
         l->basis = (inv_basis_t)s->basis;
         l->minutes = s->minutes;
@@ -1184,13 +1210,66 @@ void inv_store_doc_view(const Pay__StoredDocument *sd, inv_doc_t *doc, inv_line_
     doc->kind = (inv_kind_t)sd->kind;
 }
 
+int64_t inv_store_doc_outstanding(const Pay__StoredDocument *sd)
+{
+    if (sd->kind == INV_KIND_CREDIT_NOTE)
+        return 0;
+    int64_t left = sd->total - sd->paid - sd->allocated;
+    return left > 0 ? left : 0;
+}
+
 Pay__PaymentStatus inv_store_doc_status(const Pay__StoredDocument *sd)
 {
     if (sd->kind == INV_KIND_CREDIT_NOTE)
         return PAY__PAYMENT_STATUS__CREDIT;
-    if (sd->paid >= sd->total)
-        return PAY__PAYMENT_STATUS__PAID;
-    return sd->paid > 0 ? PAY__PAYMENT_STATUS__PART_PAID : PAY__PAYMENT_STATUS__ISSUED;
+    if (inv_store_doc_outstanding(sd) == 0)
+        return sd->allocated > 0 ? PAY__PAYMENT_STATUS__CREDITED : PAY__PAYMENT_STATUS__PAID;
+    return sd->paid > 0 || sd->allocated > 0 ? PAY__PAYMENT_STATUS__PART_PAID
+                                              : PAY__PAYMENT_STATUS__ISSUED;
+}
+
+int inv_store_put_doc(inv_store_t *self, MDB_txn *txn, const Pay__StoredDocument *sd)
+{
+    return s_put_msg(txn, self->docs, sd->number, strlen(sd->number), &sd->base);
+}
+
+int inv_store_has_employer(inv_store_t *self, MDB_txn *txn, const char *id, int *rc)
+{
+    MDB_val v;
+    *rc = store_get(txn, self->employers, id, strlen(id), &v);
+    if (*rc == MDB_NOTFOUND) {
+        *rc = 0;
+        return 0;
+    }
+    return *rc == 0;
+}
+
+int inv_store_each_payment(inv_store_t *self, MDB_txn *txn, const char *number,
+                           inv_payment_visit_fn *fn, void *arg)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t k[KEY_MAX];
+    size_t kl = s_k_str(k, 0, number);
+    MDB_val key = { kl, k }, val;
+    int rc = kl ? mdb_cursor_open(txn, self->payments, &cur) : MDB_BAD_VALSIZE;
+    if (rc != 0)
+        return rc;
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != kl + 8 || memcmp(key.mv_data, k, kl) != 0)
+            break;
+        Pay__StoredPayment *p = pay__stored_payment__unpack(NULL, val.mv_size, val.mv_data);
+        if (!p) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        rc = fn(number, p, arg);
+        pay__stored_payment__free_unpacked(p, NULL);
+        if (rc != 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 Pay__Status inv_store_record_payment(inv_store_t *self, MDB_txn *txn, const char *number,
@@ -1212,9 +1291,9 @@ Pay__Status inv_store_record_payment(inv_store_t *self, MDB_txn *txn, const char
         st = PAY__STATUS__INVALID_ARGUMENT;
         goto done;
     }
-    if (amount <= 0 || amount > sd->total - sd->paid) {
+    if (amount <= 0 || amount > inv_store_doc_outstanding(sd)) {
         snprintf(msg, msglen, "amount: must be above 0 and at most the outstanding %lld pence",
-                 (long long)(sd->total - sd->paid));
+                 (long long)inv_store_doc_outstanding(sd));
         st = PAY__STATUS__INVALID_ARGUMENT;
         goto done;
     }
@@ -1405,5 +1484,121 @@ int inv_store_health(inv_store_t *self, MDB_txn *txn, uint64_t *cursor, uint64_t
         *documents = st.ms_entries;
     if (rc == 0)
         rc = feed_outbox_head(txn, self->outbox, outbox_head);
+    return rc;
+}
+
+/* ---- pending billable lines ------------------------------------------------ */
+
+static int s_cmp_pending(const void *a, const void *b)
+{
+    const inv_pending_t *x = a, *y = b;
+    int c = strcmp(x->employer, y->employer);
+    if (c == 0)
+        c = strcmp(x->contract, y->contract);
+    if (c == 0)
+        c = x->period_key < y->period_key ? -1 : x->period_key > y->period_key;
+    if (c == 0)
+        c = x->terms_from < y->terms_from ? -1 : x->terms_from > y->terms_from;
+    return c;
+}
+
+int inv_store_pending(inv_store_t *self, MDB_txn *txn, const char *employer,
+                      inv_pending_t **out, size_t *n_out)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    s_terms_cache_t tc = { 0 };
+    uint8_t pk[KEY_MAX];
+    size_t pl = employer ? s_k_str(pk, 0, employer) : 0;
+    char emp_id[40] = "";
+    uint32_t emp_kind = 0;
+    int rc = mdb_cursor_open(txn, self->dirty, &cur);
+    if (rc != 0)
+        return rc;
+    k.mv_size = pl;
+    k.mv_data = pk;
+    rc = employer ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *e, *c;
+        int32_t day;
+        if (employer && (k.mv_size < pl || memcmp(k.mv_data, pk, pl) != 0))
+            break;
+        if (s_split_day_key(&k, &e, &c, &day) != 0)
+            continue;
+        if (strcmp(e, emp_id) != 0) {
+            int rc2;
+            Pay__StoredEmployer *se = s_employer(self, txn, e, &rc2);
+            if (!se && rc2 != MDB_NOTFOUND) {
+                rc = rc2;
+                break;
+            }
+            snprintf(emp_id, sizeof emp_id, "%s", e);
+            emp_kind = se ? se->period_kind : 0;
+            S_FREE(se);
+        }
+        inv_period_t period;
+        if (inv_period_of((inv_period_kind_t)emp_kind, day, &period) != 0)
+            continue;   /* an employer not (yet) registered: nothing can bill it */
+        int rc2;
+        Pay__StoredDay *d = s_get_msg(txn, self->days, k.mv_data, k.mv_size,
+                                      &pay__stored_day__descriptor, &rc2);
+        if (!d) {
+            if (rc2 != MDB_NOTFOUND) {
+                rc = rc2;
+                break;
+            }
+            continue;
+        }
+        int64_t dm = d->minutes - d->minutes_invoiced, du = d->units - d->units_invoiced;
+        S_FREE(d);
+        if (dm == 0 && du == 0)
+            continue;
+        const s_terms_t *t = s_terms(self, txn, &tc, c, &rc);
+        if (!t)
+            break;
+        long ti = inv_terms_in_force(t->rows, t->n, day);
+        int32_t from = ti < 0 ? -1 : t->rows[ti].effective_from;
+        size_t i;
+        for (i = 0; i < *n_out; i++) {
+            inv_pending_t *p = &(*out)[i];
+            if (p->period_key == period.key && p->terms_from == from
+                && strcmp(p->contract, c) == 0 && strcmp(p->employer, e) == 0)
+                break;
+        }
+        if (i == *n_out) {
+            inv_pending_t *g = realloc(*out, (*n_out + 1) * sizeof *g);
+            if (!g) {
+                rc = ENOMEM;
+                break;
+            }
+            *out = g;
+            inv_pending_t *p = &g[(*n_out)++];
+            memset(p, 0, sizeof *p);
+            snprintf(p->employer, sizeof p->employer, "%s", e);
+            snprintf(p->contract, sizeof p->contract, "%s", c);
+            snprintf(p->period, sizeof p->period, "%s", period.text);
+            p->period_key = period.key;
+            p->terms_from = from;
+            p->no_terms = ti < 0;
+            p->first = period.first;
+            p->last = period.last;
+            if (ti >= 0) {
+                inv_terms_span(t->rows, t->n, (size_t)ti, &period, &p->first, &p->last);
+            } else {
+                /* NO_TERMS days lie before the first row that takes effect. */
+                for (size_t j = 0; j < t->n; j++)
+                    if (t->rows[j].effective_from > day && t->rows[j].effective_from - 1 < p->last)
+                        p->last = t->rows[j].effective_from - 1;
+            }
+        }
+        (*out)[i].minutes += dm;
+        (*out)[i].units += du;
+    }
+    mdb_cursor_close(cur);
+    free(tc.items);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && *n_out > 1)
+        qsort(*out, *n_out, sizeof **out, s_cmp_pending);
     return rc;
 }

@@ -44,6 +44,7 @@
 
 #include "feed.h"
 #include "inv_doc.h"
+#include "inv_supplier.h"
 #include "invoicing.pb-c.h"
 #include "store.h"
 
@@ -53,15 +54,6 @@
 
 typedef struct inv_store_t inv_store_t;
 
-/* The supplier's own details (from configuration). */
-typedef struct {
-    const char *name;
-    const char *address;
-    const char *postcode;
-    const char *vat;
-    const char *email;
-    const char *endpoint;    /* "scheme:id" or NULL */
-} inv_supplier_t;
 
 /* The format of the invoicing store (store_version.h): raise it, and add
  * the step from the old format to s_steps in inv_store.c, when the layout
@@ -104,11 +96,13 @@ typedef struct {
     int automatic;              /* 1: only periods due by auto_issue_days;
                                    no document of adjustments alone */
     uint32_t auto_issue_days;
-    const inv_supplier_t *supplier;
+    const inv_supplier_t *supplier;   /* configured: inv_supplier_missing is 0 */
 } inv_issue_opts_t;
 
 /* Issues every document due (see Issue in invoicing.proto), appending an
- * InvoiceEvent per document to the outbox in the same transaction. Each
+ * InvoiceEvent per document to the outbox in the same transaction. A
+ * credit note is allocated to the invoices it adjusts in the same
+ * transaction (inv_alloc.h). Each
  * issued document's summary is appended to *out (n_out entries, grown with
  * realloc; the caller frees *out with free, also on failure).
  * Returns 0 or an LMDB error. */
@@ -133,8 +127,22 @@ Pay__StoredDocument *inv_store_get_doc(inv_store_t *self, MDB_txn *txn,
  * or are copied; `doc` is valid while `sd` and `lines` are. */
 void inv_store_doc_view(const Pay__StoredDocument *sd, inv_doc_t *doc, inv_line_t *lines);
 
+/* Writes a stored document back (after an allocation). Returns 0 or an
+ * LMDB error. */
+int inv_store_put_doc(inv_store_t *self, MDB_txn *txn, const Pay__StoredDocument *sd);
+
 /* Payment status of a stored document. */
 Pay__PaymentStatus inv_store_doc_status(const Pay__StoredDocument *sd);
+
+/* What is still owed on an invoice: total - paid - allocated credit (0 for
+ * a credit note). */
+int64_t inv_store_doc_outstanding(const Pay__StoredDocument *sd);
+
+/* Calls fn for each payment recorded against document `number`, in the
+ * order they were recorded. */
+typedef int (inv_payment_visit_fn)(const char *number, const Pay__StoredPayment *p, void *arg);
+int inv_store_each_payment(inv_store_t *self, MDB_txn *txn, const char *number,
+                           inv_payment_visit_fn *fn, void *arg);
 
 /* Records a payment; returns the status for the reply (NOT_FOUND,
  * INVALID_ARGUMENT with msg, OK) or sets *rc on an LMDB error. */
@@ -167,6 +175,26 @@ typedef struct {
 } inv_no_terms_t;
 int inv_store_no_terms(inv_store_t *self, MDB_txn *txn, inv_no_terms_t **out,
                        size_t *n_out);
+
+/* Billable work not yet invoiced (FORMATS.md pending billable lines): per
+ * employer (NULL: all), contract, period and terms row, the minutes and
+ * units not yet on a document, WAITING for the period to be issued (or,
+ * for an invoiced period, for the next document) or NO_TERMS. */
+typedef struct {
+    char employer[40];
+    char contract[32];
+    char period[INV_PERIOD_TEXT_LEN];
+    uint32_t period_key;
+    int32_t first, last;        /* the days the line will cover */
+    int32_t terms_from;         /* -1 for NO_TERMS */
+    int64_t minutes, units;
+    int no_terms;
+} inv_pending_t;
+int inv_store_pending(inv_store_t *self, MDB_txn *txn, const char *employer,
+                      inv_pending_t **out, size_t *n_out);
+
+/* 1 if employer `id` exists (*rc = 0), 0 if not; *rc set on an LMDB error. */
+int inv_store_has_employer(inv_store_t *self, MDB_txn *txn, const char *id, int *rc);
 
 /* Counts and heads for health. */
 int inv_store_health(inv_store_t *self, MDB_txn *txn, uint64_t *cursor,

@@ -15,11 +15,16 @@
  *   note as the PDF shows them.
  * - VAT category S (standard rated, with its percent) for a rate above
  *   zero and Z (zero rated, percent 0) for 0 bp; one TaxSubtotal per rate.
- * - Electronic addresses: the party's Peppol endpoint if it has one, else
- *   its VAT number under EAS scheme 9932 (UK VAT number). A party with
- *   neither falls back to its e-mail address under "EM": valid EN 16931,
- *   but not deliverable over the Peppol network (EM is not on Peppol's
- *   code list), so registering an endpoint is the cure.
+ * - Electronic addresses (inv_peppol_address): the party's Peppol endpoint
+ *   if it has one, else its VAT number under EAS scheme 9932 (UK VAT
+ *   number). A party with neither has no address on the Peppol network
+ *   (EN 16931's "EM" e-mail scheme is not on Peppol's code list, rule
+ *   CL008), so no UBL is made for it: the render fails and the API says why.
+ * - How to pay (an invoice): PaymentMeans code 30 (credit transfer) with
+ *   the document number as the remittance reference (PaymentID) and the
+ *   supplier's account as PayeeFinancialAccount: the IBAN if configured,
+ *   else the UK sort code and account number as one 14-digit id with the
+ *   sort code as the branch id (BR-50, BR-61).
  * - A credit note's amounts are shown as credited (the stored amounts
  *   negated, see inv_doc.h), and it names the invoices it adjusts in
  *   BillingReference. UBL 2.1 CreditNote has no DueDate; the payment terms
@@ -30,6 +35,7 @@
 
 #include "civil.h"
 #include "inv_doc.h"
+#include "inv_peppol.h"
 #include "money.h"
 
 #define NS_INVOICE "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -202,13 +208,13 @@ static void s_address(s_ubl_t *u, const inv_party_t *p)
 static void s_party(s_ubl_t *u, const char *role, const inv_party_t *p)
 {
     s_start(u, role);
+    char scheme[INV_PEPPOL_SCHEME_LEN], id[sizeof p->endpoint_id];
     s_start(u, "cac:Party");
-    if (p->endpoint_scheme[0] && p->endpoint_id[0])
-        s_el_attr(u, "cbc:EndpointID", "schemeID", p->endpoint_scheme, p->endpoint_id);
-    else if (p->vat[0])
-        s_el_attr(u, "cbc:EndpointID", "schemeID", "9932", p->vat);
+    if (inv_peppol_address(p->endpoint_scheme, p->endpoint_id, p->vat, scheme, sizeof scheme,
+                           id, sizeof id) == 0)
+        s_el_attr(u, "cbc:EndpointID", "schemeID", scheme, id);
     else
-        s_el_attr(u, "cbc:EndpointID", "schemeID", "EM", p->email);
+        u->err = 1;   /* no electronic address: no UBL (inv_ubl_addressable) */
     s_start(u, "cac:PartyName");
     s_el(u, "cbc:Name", p->name);
     s_end(u);
@@ -227,6 +233,37 @@ static void s_party(s_ubl_t *u, const char *role, const inv_party_t *p)
     if (p->email[0]) {
         s_start(u, "cac:Contact");
         s_el(u, "cbc:ElectronicMail", p->email);
+        s_end(u);
+    }
+    s_end(u);
+    s_end(u);
+}
+
+/* Credit transfer to the supplier's account, quoting the document number. */
+static void s_payment_means(s_ubl_t *u, const inv_doc_t *d)
+{
+    const inv_party_t *s = &d->supplier;
+    char id[64];
+    int uk = s->sort_code[0] && s->account_number[0];
+    if (!s->iban[0] && !uk)
+        return;   /* a document issued before payment details existed */
+    s_start(u, "cac:PaymentMeans");
+    s_start(u, "cbc:PaymentMeansCode");
+    s_attr(u, "name", "Credit transfer");
+    if (xmlTextWriterWriteString(u->w, X("30")) < 0)
+        u->err = 1;
+    s_end(u);
+    s_el(u, "cbc:PaymentID", d->number);
+    s_start(u, "cac:PayeeFinancialAccount");
+    if (s->iban[0])
+        snprintf(id, sizeof id, "%s", s->iban);
+    else
+        snprintf(id, sizeof id, "%s%s", s->sort_code, s->account_number);
+    s_el(u, "cbc:ID", id);
+    s_el(u, "cbc:Name", s->bank_account_name);
+    if (!s->iban[0]) {
+        s_start(u, "cac:FinancialInstitutionBranch");
+        s_el(u, "cbc:ID", s->sort_code);
         s_end(u);
     }
     s_end(u);
@@ -254,8 +291,8 @@ static void s_line(s_ubl_t *u, const inv_doc_t *d, size_t i, int credit)
               unit, qty);
     s_amount(u, "cbc:LineExtensionAmount", sign * l->net);
     s_start(u, "cac:InvoicePeriod");
-    s_date(u, "cbc:StartDate", l->period_first);
-    s_date(u, "cbc:EndDate", l->period_last);
+    s_date(u, "cbc:StartDate", inv_line_first(l));
+    s_date(u, "cbc:EndDate", inv_line_last(l));
     s_end(u);
     s_start(u, "cac:Item");
     inv_line_description(l, buf, sizeof buf);
@@ -309,10 +346,10 @@ static void s_document(s_ubl_t *u, const inv_doc_t *d)
      * of earlier periods stay inside it (PEPPOL-EN16931-R110/R111). */
     int32_t first = d->period_first, last = d->period_last;
     for (size_t i = 0; i < d->n_lines; i++) {
-        if (d->lines[i].period_first < first)
-            first = d->lines[i].period_first;
-        if (d->lines[i].period_last > last)
-            last = d->lines[i].period_last;
+        if (inv_line_first(&d->lines[i]) < first)
+            first = inv_line_first(&d->lines[i]);
+        if (inv_line_last(&d->lines[i]) > last)
+            last = inv_line_last(&d->lines[i]);
     }
     s_start(u, "cac:InvoicePeriod");
     s_date(u, "cbc:StartDate", first);
@@ -336,6 +373,9 @@ static void s_document(s_ubl_t *u, const inv_doc_t *d)
 
     s_party(u, "cac:AccountingSupplierParty", &d->supplier);
     s_party(u, "cac:AccountingCustomerParty", &d->customer);
+
+    if (!credit)
+        s_payment_means(u, d);
 
     s_start(u, "cac:PaymentTerms");
     if (credit) {
@@ -369,6 +409,16 @@ static void s_document(s_ubl_t *u, const inv_doc_t *d)
     for (size_t i = 0; i < d->n_lines; i++)
         s_line(u, d, i, credit);
     s_end(u);
+}
+
+int inv_ubl_addressable(const inv_doc_t *doc)
+{
+    char scheme[INV_PEPPOL_SCHEME_LEN], id[sizeof doc->customer.endpoint_id];
+    const inv_party_t *c = &doc->customer, *s = &doc->supplier;
+    return inv_peppol_address(c->endpoint_scheme, c->endpoint_id, c->vat, scheme,
+                              sizeof scheme, id, sizeof id) == 0
+           && inv_peppol_address(s->endpoint_scheme, s->endpoint_id, s->vat, scheme,
+                                 sizeof scheme, id, sizeof id) == 0;
 }
 
 int inv_ubl_render(const inv_doc_t *doc, inv_buf_t *out)

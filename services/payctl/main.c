@@ -170,8 +170,26 @@ static const pctl_cmd_t s_invoices_cmds[] = {
      "Without options, prints the document's summary. --pdf and --ubl write the\n"
      "document to FILE; --csv prints its lines (FORMATS.md invoice lines).\n",
      pctl_invoices_get, NULL},
-    {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)", NULL,
+    {"overdue", "[--as-of DATE]", "unpaid invoices past their due date (finance)",
+     "Credit notes allocated to an invoice count as settled, as payments do.\n",
      pctl_invoices_overdue, NULL},
+    {"statement", "[--employer E]", "an employer's statement of account",
+     "Invoices, credit notes, payments and credit allocations in date order with\n"
+     "a running balance (FORMATS.md: date,document,kind,amount,allocated,balance).\n"
+     "An employer's key gets its own; finance names the employer.\n",
+     pctl_invoices_statement, NULL},
+    {"lines", "--from P [--to P] [--employer E]", "every invoice line of a period range",
+     "The lines of every document whose work period starts from P to P (weeks\n"
+     "2026-W46 or months 2026-11), in the FORMATS.md invoice-lines layout.\n",
+     pctl_invoices_lines, NULL},
+    {"pending", "[--employer E]", "billable work not yet invoiced (finance)",
+     "Per employer, contract, period and terms row: WAITING for the period to be\n"
+     "issued (or for the next document), or NO_TERMS (FORMATS.md pending lines).\n",
+     pctl_invoices_pending, NULL},
+    {"journal", "FILE|-", "the invoicing ledger as an hledger journal (finance)",
+     "Receivables per employer, VAT output tax, revenue per contract, payments\n"
+     "and credit allocations, with account directives, in date order.\n",
+     pctl_invoices_journal, NULL},
     {"deliveries", "[--state S] [--employer E]",
      "the e-mail delivery of every document (finance; from pay-mailer)",
      "One row per invoice and credit note: recipient, state (PENDING, SENT or\n"
@@ -278,10 +296,13 @@ static const pctl_cmd_t s_top_cmds[] = {
      "<keys-dir>/SERVICE.key is used: a probe running beside the service (an\n"
      "exec probe, a HEALTHCHECK) needs nothing else.\n",
      pctl_health, NULL},
-    {"backup", "DIR", "a consistent hot backup of each service's store",
-     "Writes DIR/hours/data.mdb, DIR/wages/data.mdb and DIR/invoicing/data.mdb,\n"
-     "each a compact snapshot taken by the running service (finance key). A\n"
-     "folder that already holds a backup is refused.\n",
+    {"backup", "NAME", "a consistent hot backup of each service's store",
+     "Each service writes a compact snapshot of its store, off its request\n"
+     "loop, to <backup-dir>/NAME/<service>/data.mdb on its own host, where\n"
+     "<backup-dir> is the service's --backup-dir (PAY_BACKUP_DIR; default\n"
+     "<data-dir>/backups). NAME is 1-64 letters, digits, '.', '_' or '-' (no\n"
+     "path; not starting with '.'); a name already used is refused. Finance\n"
+     "key. Restoring: docs/operations.md.\n",
      pctl_backup, NULL},
     {"web", "COMMAND", "the web portal's logins (pay-web)", NULL, NULL, s_web_cmds},
     {"config", "", "show the endpoints and key files in use, and where each came from", NULL,

@@ -33,7 +33,9 @@ static void s_hours(const Pay__HoursReply *r, pctl_health_t *h)
     h->cursor = x->invoice_cursor;
     h->seen_head = x->invoice_head;
     h->quarantined = x->quarantined;
-    snprintf(h->detail, sizeof h->detail, "today %s", x->today ? x->today : "?");
+    snprintf(h->detail, sizeof h->detail, "today %s; records %" PRIu64 "; outbox from %" PRIu64
+             "%s", x->today ? x->today : "?", x->records, x->outbox_first ? x->outbox_first : 1,
+             x->feed_pruned_refusals ? "; PRUNED SEQS ASKED FOR" : "");
 }
 
 static void s_wages(const Pay__WagesReply *w, pctl_health_t *h)
@@ -48,8 +50,9 @@ static void s_wages(const Pay__WagesReply *w, pctl_health_t *h)
     h->cursor = x->cursor;
     h->seen_head = x->head_seq;
     h->quarantined = x->quarantined;
-    snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64,
-             x->ledger_lines, x->records);
+    snprintf(h->detail, sizeof h->detail, "ledger lines %" PRIu64 ", records %" PRIu64 "%s",
+             x->ledger_lines, x->records,
+             x->feed_pruned ? "; HOURS FEED PRUNED PAST OUR CURSOR" : "");
 }
 
 static void s_invoicing(const Pay__InvoicingReply *v, pctl_health_t *h)
@@ -66,7 +69,8 @@ static void s_invoicing(const Pay__InvoicingReply *v, pctl_health_t *h)
     h->has_head = x->has_outbox_head;
     h->head = x->outbox_head;
     h->quarantined = x->quarantined;
-    snprintf(h->detail, sizeof h->detail, "documents %" PRIu64, x->documents);
+    snprintf(h->detail, sizeof h->detail, "documents %" PRIu64 "%s", x->documents,
+             x->feed_pruned ? "; HOURS FEED PRUNED PAST OUR CURSOR" : "");
 }
 
 int pctl_health_get(pctl_ctx_t *ctx, pctl_service_t svc, int quiet, pctl_health_t *out)

@@ -51,21 +51,25 @@ static const char *s_status_name(const Pay__DocumentInfo *i)
     case PAY__PAYMENT_STATUS__PART_PAID: return "PART_PAID";
     case PAY__PAYMENT_STATUS__PAID: return "PAID";
     case PAY__PAYMENT_STATUS__CREDIT: return "CREDIT";
+    case PAY__PAYMENT_STATUS__CREDITED: return "CREDITED";
     default: return "?";
     }
 }
 
 /* ---- the document table ---------------------------------------------------- */
 
+/* `credited`: for an invoice, the credit allocated to it from credit notes;
+ * for a credit note, how much of it is allocated (the rest is credit left
+ * on the employer's account). outstanding = total - paid - credited. */
 static const char *const s_doc_cols[] = {
     "number", "kind", "employer", "period", "issue_date", "tax_point", "due_date",
-    "net", "vat", "total", "paid", "outstanding", "status"};
+    "net", "vat", "total", "paid", "credited", "outstanding", "status"};
 #define S_NCOLS (sizeof s_doc_cols / sizeof *s_doc_cols)
 
 static out_table_t *s_doc_table(void)
 {
     out_table_t *t = out_table_new(s_doc_cols, S_NCOLS);
-    for (size_t c = 7; t && c <= 11; c++)
+    for (size_t c = 7; t && c <= 12; c++)
         out_table_set_numeric(t, c, 1);
     return t;
 }
@@ -76,7 +80,7 @@ static int s_add_doc(out_table_t *t, const Pay__DocumentSummary *s, const Pay__D
 {
     static const Pay__DocumentSummary empty = PAY__DOCUMENT_SUMMARY__INIT;
     char net[MONEY_TEXT_LEN], vat[MONEY_TEXT_LEN], total[MONEY_TEXT_LEN];
-    char paid[MONEY_TEXT_LEN], outstanding[MONEY_TEXT_LEN];
+    char paid[MONEY_TEXT_LEN], credited[MONEY_TEXT_LEN], outstanding[MONEY_TEXT_LEN];
     if (!s)
         s = &empty;
     int credit = info ? info->credit_note
@@ -85,10 +89,11 @@ static int s_add_doc(out_table_t *t, const Pay__DocumentSummary *s, const Pay__D
     money_format(s->vat_pence, vat);
     money_format(s->total_pence, total);
     money_format(info ? info->paid_pence : 0, paid);
+    money_format(info ? info->allocated_pence : 0, credited);
     money_format(info ? info->outstanding_pence : (credit ? 0 : s->total_pence), outstanding);
     const char *row[S_NCOLS] = {
         s->number, credit ? "credit note" : "invoice", s->employer, s->period, s->issue_date,
-        s->tax_point, s->due_date, net, vat, total, paid, outstanding,
+        s->tax_point, s->due_date, net, vat, total, paid, credited, outstanding,
         info ? s_status_name(info) : (credit ? "CREDIT" : "ISSUED")};
     return out_table_add_row(t, row);
 }
@@ -361,6 +366,210 @@ int pctl_payments_record(pctl_ctx_t *ctx, int argc, char **argv)
             code = s_print_infos(ctx, &reply->document->info, 1);
         else
             code = pctl_fail(ctx, "the service recorded the payment but sent no document");
+    }
+    s_free(&reply);
+    return code;
+}
+
+/* ---- statement, lines, pending, journal ------------------------------------------ */
+
+/* A table of string rows, printed in ctx->format. */
+static int s_print_rows(pctl_ctx_t *ctx, const char *const *cols, size_t ncols,
+                        const size_t *numeric, size_t nnum, const char *const *cells, size_t nrows)
+{
+    out_table_t *t = out_table_new(cols, ncols);
+    int ok = t != NULL;
+    for (size_t i = 0; ok && i < nnum; i++)
+        out_table_set_numeric(t, numeric[i], 1);
+    for (size_t r = 0; ok && r < nrows; r++)
+        ok = out_table_add_row(t, cells + r * ncols) == 0;
+    ok = ok && out_table_write(t, ctx->format, stdout) == 0;
+    out_table_destroy(&t);
+    return ok ? PCTL_EXIT_OK : pctl_fail(ctx, "cannot write the output");
+}
+
+int pctl_invoices_statement(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    pctl_opt_t opts[] = {
+        {"employer", "E", "the employer (finance; an employer key gets its own)", NULL},
+        {0},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 0, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    Pay__Statement st = PAY__STATEMENT__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    st.employer = (char *)pctl_opt(opts, "employer");
+    req.body_case = PAY__INVOICING_REQUEST__BODY_STATEMENT;
+    req.statement = &st;
+    Pay__InvoicingReply *reply = NULL;
+    int code = PCTL_EXIT_FAIL;
+    if (s_call(ctx, &req, &reply) == 0 && reply->statement) {
+        static const char *const cols[] = {"date", "document", "kind", "amount", "allocated",
+                                           "balance"};
+        static const size_t num[] = {3, 4, 5};
+        const Pay__StatementReply *sr = reply->statement;
+        size_t n = sr->n_rows;
+        char (*money)[3][MONEY_TEXT_LEN] = calloc(n ? n : 1, sizeof *money);
+        const char **cells = calloc((n ? n : 1) * 6, sizeof *cells);
+        if (!money || !cells) {
+            code = pctl_fail(ctx, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const Pay__StatementRow *r = sr->rows[i];
+                if (r->has_amount_pence)
+                    money_format(r->amount_pence, money[i][0]);
+                if (r->has_allocated_pence)
+                    money_format(r->allocated_pence, money[i][1]);
+                money_format(r->balance_pence, money[i][2]);
+                const char *row[6] = {r->date, r->document, r->kind, money[i][0], money[i][1],
+                                      money[i][2]};
+                memcpy(cells + i * 6, row, sizeof row);
+            }
+            code = s_print_rows(ctx, cols, 6, num, 3, cells, n);
+            if (code == PCTL_EXIT_OK && ctx->format == OUT_TABLE) {
+                char b[MONEY_TEXT_LEN], o[MONEY_TEXT_LEN], u[MONEY_TEXT_LEN];
+                money_format(sr->balance_pence, b);
+                money_format(sr->outstanding_pence, o);
+                money_format(sr->unallocated_pence, u);
+                fprintf(stderr, "payctl: %s: %s: balance %s = outstanding %s - unallocated credit %s\n",
+                        ctx->path, sr->employer ? sr->employer : "", b, o, u);
+            }
+        }
+        free(money);
+        free(cells);
+    }
+    s_free(&reply);
+    return code;
+}
+
+int pctl_invoices_lines(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    pctl_opt_t opts[] = {
+        {"from", "P", "the first period: a week 2026-W46 or a month 2026-11", NULL},
+        {"to", "P", "the last period (default: --from)", NULL},
+        {"employer", "E", "only this employer (finance; an employer key gets its own)", NULL},
+        {0},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 0, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    if (!pctl_opt(opts, "from"))
+        return pctl_usage_error(ctx, "--from is required");
+    Pay__ListLines l = PAY__LIST_LINES__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    l.from = (char *)pctl_opt(opts, "from");
+    l.to = (char *)pctl_opt(opts, "to");
+    l.employer = (char *)pctl_opt(opts, "employer");
+    req.body_case = PAY__INVOICING_REQUEST__BODY_LINES;
+    req.lines = &l;
+    Pay__InvoicingReply *reply = NULL;
+    int code = PCTL_EXIT_FAIL;
+    if (s_call(ctx, &req, &reply) == 0 && reply->lines) {
+        /* FORMATS.md invoice lines. */
+        static const char *const cols[] = {
+            "invoice", "line", "contract", "period", "period_start", "period_end",
+            "original_invoice", "description", "quantity", "unit", "unit_price", "net",
+            "vat_rate_bp", "vat"};
+        static const size_t num[] = {8, 10, 11, 13};
+        size_t n = reply->lines->n_rows;
+        const char **cells = calloc((n ? n : 1) * 14, sizeof *cells);
+        if (!cells) {
+            code = pctl_fail(ctx, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const Pay__InvoiceLineRow *r = reply->lines->rows[i];
+                const char *row[14] = {r->invoice, r->line, r->contract, r->period,
+                                       r->period_start, r->period_end, r->original_invoice,
+                                       r->description, r->quantity, r->unit, r->unit_price,
+                                       r->net, r->vat_rate_bp, r->vat};
+                memcpy(cells + i * 14, row, sizeof row);
+            }
+            code = s_print_rows(ctx, cols, 14, num, 4, cells, n);
+        }
+        free(cells);
+    }
+    s_free(&reply);
+    return code;
+}
+
+int pctl_invoices_pending(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    pctl_opt_t opts[] = {
+        {"employer", "E", "only this employer", NULL},
+        {0},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 0, 0, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    Pay__Pending p = PAY__PENDING__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    p.employer = (char *)pctl_opt(opts, "employer");
+    req.body_case = PAY__INVOICING_REQUEST__BODY_PENDING;
+    req.pending = &p;
+    Pay__InvoicingReply *reply = NULL;
+    int code = PCTL_EXIT_FAIL;
+    if (s_call(ctx, &req, &reply) == 0 && reply->pending) {
+        /* FORMATS.md pending billable lines. */
+        static const char *const cols[] = {"employer", "contract", "period", "period_start",
+                                           "period_end", "minutes", "units", "status"};
+        static const size_t num[] = {5, 6};
+        size_t n = reply->pending->n_rows;
+        const char **cells = calloc((n ? n : 1) * 8, sizeof *cells);
+        char (*nums)[2][24] = calloc(n ? n : 1, sizeof *nums);
+        if (!cells || !nums) {
+            code = pctl_fail(ctx, "out of memory");
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                const Pay__PendingLine *r = reply->pending->rows[i];
+                snprintf(nums[i][0], sizeof nums[i][0], "%" PRId64, r->minutes);
+                snprintf(nums[i][1], sizeof nums[i][1], "%" PRId64, r->units);
+                const char *row[8] = {r->employer, r->contract, r->period, r->period_start,
+                                      r->period_end, nums[i][0], nums[i][1], r->status};
+                memcpy(cells + i * 8, row, sizeof row);
+            }
+            code = s_print_rows(ctx, cols, 8, num, 2, cells, n);
+        }
+        free(cells);
+        free(nums);
+    }
+    s_free(&reply);
+    return code;
+}
+
+int pctl_invoices_journal(pctl_ctx_t *ctx, int argc, char **argv)
+{
+    const char *pos[1];
+    pctl_opt_t opts[] = {{0}};
+    int npos;
+    int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 1, 1, &npos);
+    if (rc != 0)
+        return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
+    Pay__InvoicingJournal j = PAY__INVOICING_JOURNAL__INIT;
+    Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
+    req.body_case = PAY__INVOICING_REQUEST__BODY_JOURNAL;
+    req.journal = &j;
+    Pay__InvoicingReply *reply = NULL;
+    int code = PCTL_EXIT_FAIL;
+    if (s_call(ctx, &req, &reply) == 0 && reply->journal) {
+        const char *text = reply->journal->text ? reply->journal->text : "";
+        size_t len = strlen(text);
+        if (strcmp(pos[0], "-") == 0) {
+            if ((len && fwrite(text, 1, len, stdout) != len) || fflush(stdout) != 0)
+                code = pctl_fail(ctx, "cannot write the output");
+            else
+                code = PCTL_EXIT_OK;
+        } else if (pctl_write_file(ctx, pos[0], text, len) == 0) {
+            fprintf(stderr, "payctl: %s: wrote %s (%" PRIu64 " transactions)\n", ctx->path, pos[0],
+                    reply->journal->transactions);
+            code = PCTL_EXIT_OK;
+        }
     }
     s_free(&reply);
     return code;

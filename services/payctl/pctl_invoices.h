@@ -4,6 +4,10 @@
  *   invoices list [--employer E]          (an employer key sees its own only)
  *   invoices get NUMBER [--pdf FILE] [--csv] [--ubl FILE]
  *   invoices overdue [--as-of DATE]                              (finance)
+ *   invoices statement [--employer E]     (an employer key gets its own)
+ *   invoices lines --from P [--to P] [--employer E]
+ *   invoices pending [--employer E]                              (finance)
+ *   invoices journal FILE|-                                      (finance)
  *   payments record NUMBER --amount A --date D [--reference R]   (finance)
  *
  * Money is shown in pounds with two decimals (money_format), never through
@@ -30,6 +34,10 @@ int pctl_invoices_list(pctl_ctx_t *ctx, int argc, char **argv);
 int pctl_invoices_get(pctl_ctx_t *ctx, int argc, char **argv);
 int pctl_invoices_overdue(pctl_ctx_t *ctx, int argc, char **argv);
 int pctl_payments_record(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_invoices_statement(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_invoices_lines(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_invoices_pending(pctl_ctx_t *ctx, int argc, char **argv);
+int pctl_invoices_journal(pctl_ctx_t *ctx, int argc, char **argv);
 
 /* Writes `len` bytes to `path` through "<path>.tmp" and a rename. Returns
  * 0, or -1 after printing why. Shared with the other commands that save

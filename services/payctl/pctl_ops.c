@@ -1,4 +1,5 @@
 /* pctl_ops: see pctl_ops.h. */
+#include "backup.h"
 #include "pctl_ops.h"
 
 #include <errno.h>
@@ -445,39 +446,13 @@ int pctl_health(pctl_ctx_t *ctx, int argc, char **argv)
 
 #define S_BACKUP_TIMEOUT_MS 120000
 
-static int s_mkdir(const char *path)
-{
-    if (mkdir(path, 0700) == 0 || errno == EEXIST)
-        return 0;
-    return -1;
-}
-
-/* mkdir -p for DIR itself (its parents must exist or be made too). */
-static int s_mkdir_p(const char *dir)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (s_mkdir(buf) != 0)
-            return -1;
-        *p = '/';
-    }
-    return s_mkdir(buf);
-}
-
 static ProtobufCMessage *s_backup_one(const pctl_ctx_t *ctx, pctl_conn_t *conn,
-                                      pctl_service_t s, char *dir)
+                                      pctl_service_t s, char *name)
 {
     if (s == PCTL_SVC_HOURS) {
         Pay__HoursBackup b = PAY__HOURS_BACKUP__INIT;
         Pay__HoursRequest req = PAY__HOURS_REQUEST__INIT;
-        b.dir = dir;
+        b.name = name;
         req.body_case = PAY__HOURS_REQUEST__BODY_BACKUP;
         req.backup = &b;
         return s_ask(ctx, conn, &req.base, &pay__hours_reply__descriptor);
@@ -485,14 +460,14 @@ static ProtobufCMessage *s_backup_one(const pctl_ctx_t *ctx, pctl_conn_t *conn,
     if (s == PCTL_SVC_WAGES) {
         Pay__WagesBackup b = PAY__WAGES_BACKUP__INIT;
         Pay__WagesRequest req = PAY__WAGES_REQUEST__INIT;
-        b.dir = dir;
+        b.name = name;
         req.body_case = PAY__WAGES_REQUEST__BODY_BACKUP;
         req.backup = &b;
         return s_ask(ctx, conn, &req.base, &pay__wages_reply__descriptor);
     }
     Pay__InvoicingBackup b = PAY__INVOICING_BACKUP__INIT;
     Pay__InvoicingRequest req = PAY__INVOICING_REQUEST__INIT;
-    b.dir = dir;
+    b.name = name;
     req.body_case = PAY__INVOICING_REQUEST__BODY_BACKUP;
     req.backup = &b;
     return s_ask(ctx, conn, &req.base, &pay__invoicing_reply__descriptor);
@@ -501,32 +476,20 @@ static ProtobufCMessage *s_backup_one(const pctl_ctx_t *ctx, pctl_conn_t *conn,
 int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
 {
     const char *pos[1];
+    char err[BACKUP_ERR_LEN], name[BACKUP_NAME_MAX + 1];
     int npos;
     int rc = pctl_args_parse(ctx, argc, argv, NULL, pos, 1, 1, &npos);
     if (rc != 0)
         return rc > 0 ? PCTL_EXIT_OK : PCTL_EXIT_USAGE;
-    if (!*pos[0])
-        return pctl_usage_error(ctx, "DIR is empty");
-    char abs[PATH_MAX], target[PCTL_SVC_COUNT][PATH_MAX + 32];
-    if (s_mkdir_p(pos[0]) != 0)
-        return pctl_fail(ctx, "cannot make the folder %s: %s", pos[0], strerror(errno));
-    if (!realpath(pos[0], abs))
-        return pctl_fail(ctx, "cannot resolve %s: %s", pos[0], strerror(errno));
-    /* Refuse before anything is written: a backup is all three or none. */
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
-        char mdb[PATH_MAX + 48];
-        if (snprintf(target[s], sizeof target[s], "%s/%s", abs,
-                     pctl_service_name((pctl_service_t)s)) >= (int)sizeof target[s] ||
-            snprintf(mdb, sizeof mdb, "%s/data.mdb", target[s]) >= (int)sizeof mdb)
-            return pctl_fail(ctx, "the folder name %s is too long", abs);
-        if (access(mdb, F_OK) == 0)
-            return pctl_fail(ctx, "%s already holds a backup; give a new folder", target[s]);
-    }
-    /* A big store takes a while to copy; a resend after a per-try timeout
-     * could meet its own first copy (EEXIST). So a service is first asked
-     * for its health with the usual timeout (a down service fails fast),
-     * and then for the backup with a long one, unless --timeout-ms or
-     * PAY_TIMEOUT_MS says otherwise. */
+    /* The services check it too; checked here it fails before anything. */
+    if (backup_name_check(pos[0], err) != 0)
+        return pctl_usage_error(ctx, "NAME: %s", err + strlen("name: "));
+    snprintf(name, sizeof name, "%s", pos[0]);
+    /* A big store takes a while to copy. So a service is first asked for
+     * its health with the usual timeout (a down service fails fast), and
+     * then for the backup with a long one, unless --timeout-ms or
+     * PAY_TIMEOUT_MS says otherwise; a resend after a timeout waits for
+     * the same copy (backup.h). */
     pctl_ctx_t *slow = malloc(sizeof *slow);
     if (!slow)
         return pctl_fail(ctx, "out of memory");
@@ -534,20 +497,26 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
     if (slow->cfg.timeout_ms.source == PCTL_SRC_DEFAULT)
         snprintf(slow->cfg.timeout_ms.value, sizeof slow->cfg.timeout_ms.value, "%d",
                  S_BACKUP_TIMEOUT_MS);
-    static const char *const cols[] = {"service", "dir", "status", "message"};
+    static const char *const cols[] = {"service", "name", "status", "message"};
     out_table_t *t = out_table_new(cols, 4);
     if (!t) {
         free(slow);
         return pctl_fail(ctx, "out of memory");
     }
     int failed = 0, ok = 1;
-    for (int s = 0; s < PCTL_SVC_COUNT; s++) {
+    /* Consumers before their producer: a copy of the hours store taken
+     * after the wage and invoicing copies holds every event those applied,
+     * so a restored set never has a consumer ahead of its feed's head. */
+    static const pctl_service_t order[] = {PCTL_SVC_WAGES, PCTL_SVC_INVOICING,
+                                           PCTL_SVC_HOURS};
+    for (int oi = 0; oi < PCTL_SVC_COUNT; oi++) {
+        int s = (int)order[oi];
         pctl_health_t h;
         pctl_conn_t *conn = NULL;
         pctl_health_get(ctx, (pctl_service_t)s, 0, &h);
         if (h.up)
             conn = pctl_conn_new(slow, (pctl_service_t)s);
-        ProtobufCMessage *m = conn ? s_backup_one(ctx, conn, (pctl_service_t)s, target[s]) : NULL;
+        ProtobufCMessage *m = conn ? s_backup_one(ctx, conn, (pctl_service_t)s, name) : NULL;
         const char *msg = NULL;
         if (m) {
             const ProtobufCFieldDescriptor *f =
@@ -555,7 +524,7 @@ int pctl_backup(pctl_ctx_t *ctx, int argc, char **argv)
             msg = f ? *(char *const *)((const char *)m + f->offset) : NULL;
         }
         failed += !m;
-        const char *row[] = {pctl_service_name((pctl_service_t)s), target[s],
+        const char *row[] = {pctl_service_name((pctl_service_t)s), name,
                              m ? "OK" : "FAILED", m ? msg : "see the message above"};
         ok = ok && out_table_add_row(t, row) == 0;
         codec_free(&m);

@@ -17,17 +17,14 @@
  *       feed it consumes (the hours service's outbox head, as the hours
  *       service itself reports it when it is up), and the lag between
  *       them. Exit 1 if any service is down.
- *   backup DIR
- *       asks each service for a compact hot backup (store_backup) into
- *       DIR/<service>/ (DIR is made absolute: the services resolve it, on
- *       this host). Refused before anything is written if any
- *       DIR/<service>/data.mdb already exists. Each store's copy is a
- *       consistent snapshot of that store; the three are taken one after
- *       the other, and the feeds' cursors make a restored set converge.
- *       Each service is first asked for its health with the usual timeout
- *       (a down one fails fast), then for the copy with a 120 s timeout
- *       (unless --timeout-ms / PAY_TIMEOUT_MS is set), so that a slow copy
- *       is not resent into its own EEXIST.
+ *   backup NAME
+ *       asks each service for a compact hot backup named NAME (backup.h):
+ *       each writes <its --backup-dir>/NAME/<service>/data.mdb off its
+ *       request loop and answers once the copy is on disk. NAME is checked
+ *       here first (backup_name_check). Each service is first asked for its
+ *       health with the usual timeout (a down one fails fast), then for the
+ *       copy with a 120 s timeout (unless --timeout-ms / PAY_TIMEOUT_MS is
+ *       set); a resend waits for the same copy.
  *   health [SERVICE]
  *       the probe an orchestrator runs beside a service (liveness,
  *       readiness, HEALTHCHECK): asks SERVICE (default $PAY_SERVICE) for

@@ -15,6 +15,7 @@
 #include "pctl_import.h"
 #include "pctl_invoices.h"
 #include "rows.h"
+#include "wage_journal.h"
 #include "wages.pb-c.h"
 
 #define S_PAGE 1000
@@ -752,6 +753,7 @@ int pctl_wages_export_journal(pctl_ctx_t *ctx, int argc, char **argv)
     S_PARSE(NULL, 1, 1);
     const char *file = pos[0];
     s_text_t text = {0};
+    wage_text_t journal = {0};
     char token[S_TOKEN_LEN] = "";
     int code = PCTL_EXIT_FAIL, more = 1;
     uint64_t lines = 0;
@@ -780,17 +782,19 @@ int pctl_wages_export_journal(pctl_ctx_t *ctx, int argc, char **argv)
         if (more < 0)
             goto done;
     }
-    if (text.failed) {
+    /* Sorted by date, with the account directives (wage_journal.h). */
+    if (text.failed || wage_journal_finish(text.d ? text.d : "", text.n, &journal) != 0) {
         pctl_fail(ctx, "out of memory");
         goto done;
     }
     if (strcmp(file, "-") == 0) {
-        if ((text.n && fwrite(text.d, 1, text.n, stdout) != text.n) || fflush(stdout) != 0) {
+        if ((journal.len && fwrite(journal.data, 1, journal.len, stdout) != journal.len)
+            || fflush(stdout) != 0) {
             pctl_fail(ctx, "cannot write the output");
             goto done;
         }
     } else {
-        if (pctl_write_file(ctx, file, text.d ? text.d : "", text.n) != 0)
+        if (pctl_write_file(ctx, file, journal.data ? journal.data : "", journal.len) != 0)
             goto done;
         fprintf(stderr, "payctl: %s: wrote %s (%" PRIu64 " ledger lines)\n", ctx->path, file,
                 lines);
@@ -798,6 +802,7 @@ int pctl_wages_export_journal(pctl_ctx_t *ctx, int argc, char **argv)
     code = PCTL_EXIT_OK;
 done:
     free(text.d);
+    wage_text_free(&journal);
     pctl_conn_destroy(&conn);
     return code;
 }

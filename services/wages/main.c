@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "civil.h"
 #include "clock.h"
 #include "config.h"
@@ -57,13 +58,15 @@ static int s_path(char *out, size_t size, const char *dir, const char *name)
     return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
-/* Writes every ledger line, in order, as an hledger journal. */
+/* Writes every ledger line as an hledger journal, sorted by date with its
+ * account directives (wage_journal_finish): the whole text is built in
+ * memory first, about 200 bytes a ledger line. */
 static int s_export_journal(wage_store_t *ws, const char *path)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    wage_text_t text = { 0 };
+    wage_text_t text = { 0 }, journal = { 0 };
     uint64_t lines = 0;
     int rc, exit_code = 1;
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
@@ -74,7 +77,6 @@ static int s_export_journal(wage_store_t *ws, const char *path)
     if ((rc = store_read_begin(ws->store, &txn)) != 0
         || (rc = mdb_cursor_open(txn, ws->ledger, &cur)) != 0)
         goto done;
-    wage_journal_header(&text);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         Pay__LedgerLine *l = pay__ledger_line__unpack(NULL, v.mv_size, v.mv_data);
@@ -85,15 +87,11 @@ static int s_export_journal(wage_store_t *ws, const char *path)
         wage_journal_line(&text, l);
         pay__ledger_line__free_unpacked(l, NULL);
         lines++;
-        if (text.len > (1 << 20)) {
-            if (fwrite(text.data, 1, text.len, f) != text.len)
-                goto done;
-            text.len = 0;
-        }
     }
-    if (rc != MDB_NOTFOUND || text.failed)
+    if (rc != MDB_NOTFOUND || text.failed
+        || wage_journal_finish(text.data ? text.data : "", text.len, &journal) != 0)
         goto done;
-    if (text.len && fwrite(text.data, 1, text.len, f) != text.len)
+    if (journal.len && fwrite(journal.data, 1, journal.len, f) != journal.len)
         goto done;
     exit_code = 0;
     log_info("wages.export", "%llu ledger lines written to %s", (unsigned long long)lines,
@@ -106,6 +104,7 @@ done:
     if (txn)
         mdb_txn_abort(txn);
     wage_text_free(&text);
+    wage_text_free(&journal);
     if (f != stdout && fclose(f) != 0)
         exit_code = 1;
     else if (f == stdout)
@@ -128,12 +127,17 @@ int main(int argc, char **argv)
         {"max-batch", "PAY_WAGES_MAX_BATCH", "256", "requests per group commit", NULL},
         {"feed-window", "PAY_WAGES_FEED_WINDOW", "16384", "hours-feed credit window (events)", NULL},
         {"export-journal", NULL, NULL, "write the ledger as an hledger journal to FILE ('-': stdout) and exit", NULL},
+        {"backup-dir", "PAY_BACKUP_DIR", NULL,
+         "folder of the backups (default <data-dir>/backups); a backup NAME goes to "
+         "<backup-dir>/NAME/wages", NULL},
         {NULL, NULL, NULL, NULL, NULL},
     };
     const char *usage = "pay-wages [--data-dir DIR] [--endpoint EP] [--hours-feed EP] "
                         "[--keys-dir DIR] [--allow-file FILE] [--living-wage ROWS] "
                         "[--today YYYY-MM-DD] [--export-journal FILE]";
     char dir[PATH_MAX], key_path[PATH_MAX], hours_pub[PATH_MAX], allow_path[PATH_MAX];
+    char backup_root[PATH_MAX];
+    backup_t *backup = NULL;
     wage_store_t *ws = NULL;
     void *ctx = NULL;
     auth_t *auth = NULL;
@@ -171,7 +175,11 @@ int main(int argc, char **argv)
     if (s_path(dir, sizeof dir, config_get(opts, "data-dir"), "wages") != 0
         || s_path(key_path, sizeof key_path, keys_dir, "wages.key") != 0
         || s_path(hours_pub, sizeof hours_pub, keys_dir, "hours.pub") != 0
-        || s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0) {
+        || s_path(allow_path, sizeof allow_path, keys_dir, "allow.txt") != 0
+        || (config_get(opts, "backup-dir")
+                ? snprintf(backup_root, sizeof backup_root, "%s", config_get(opts, "backup-dir"))
+                : s_path(backup_root, sizeof backup_root, config_get(opts, "data-dir"),
+                         "backups")) >= (int)sizeof backup_root) {
         fprintf(stderr, "pay-wages: a path is too long\n");
         return 2;
     }
@@ -205,7 +213,7 @@ int main(int argc, char **argv)
         log_error("wages.auth", "cannot start the ZAP handler with %s", allow);
         goto done;
     }
-    wage_api_t api = { ws, NULL };
+    wage_api_t api = { ws, NULL, NULL };
     server_config_t cfg = {
         .endpoint = config_get(opts, "endpoint"),
         .keys = &keys,
@@ -218,6 +226,10 @@ int main(int argc, char **argv)
     };
     if (!(server = server_new(ctx, ws->store, &cfg)))
         goto done;
+    if (!(backup = backup_new(ws->store, backup_root, "wages"))
+        || backup_attach(backup, server) != 0)
+        goto done;
+    api.backup = backup;
     feed_consumer_opts_t fopts = { .name = "wages", .window = (uint32_t)window,
                                    .group = wage_apply_group };
     if (!(consumer = feed_consumer_new(ctx, ws->store, "cursor", WAGE_CURSOR_FEED,
@@ -241,6 +253,7 @@ int main(int argc, char **argv)
         exit_code = 0;
     log_info("wages.stop", "stopped %s", exit_code == 0 ? "cleanly" : "after an error");
 done:
+    backup_destroy(&backup);
     feed_consumer_destroy(&consumer);
     server_destroy(&server);
     auth_destroy(&auth);

@@ -1,4 +1,5 @@
 /* wage_api: see wage_api.h. */
+#include "backup.h"
 #include "wage_api.h"
 
 #include <errno.h>
@@ -1452,6 +1453,8 @@ static int s_health(s_ctx_t *c)
         feed_consumer_stats_t fs;
         feed_consumer_stats(c->api->consumer, &fs);
         r->head_seq = fs.head_seq;
+        r->has_feed_pruned = 1;
+        r->feed_pruned = fs.pruned;
     }
     c->reply.body_case = PAY__WAGES_REPLY__BODY_HEALTH;
     c->reply.health = r;
@@ -1497,21 +1500,12 @@ static int s_quarantine(s_ctx_t *c, const char *feed, int retry, uint64_t seq)
     return s_send(c);
 }
 
-/* Finance only. The answer is kept for replay (wage_api_handle does not
- * mark the call read-only), so a resend after a client timeout gets the
- * first answer instead of meeting its own copy ("File exists"). */
-static int s_backup(s_ctx_t *c, const Pay__WagesBackup *b)
+/* Finance only. Named by the caller, written under the service's backup
+ * folder off the loop (backup.h), and answered once the copy is on disk. */
+static int s_backup(s_ctx_t *c, const Pay__WagesBackup *b, const char *request_id)
 {
-    if (!b->dir || !*b->dir || strlen(b->dir) > 512)
-        return s_invalid(c, "dir: a directory path");
-    int rc = store_backup(c->ws->store, b->dir);
-    if (rc != 0) {
-        server_reply_status(c->call, PAY__STATUS__INTERNAL, "backup failed: %s",
-                            mdb_strerror(rc));
-        return 0;
-    }
-    c->reply.message = "backup written";
-    return s_send(c);
+    return backup_handle(c->api->backup, c->call, c->caller, request_id, b->name,
+                         b->dir != NULL);
 }
 
 int wage_api_handle(void *svc, server_call_t *call, const auth_identity_t *caller,
@@ -1600,8 +1594,7 @@ int wage_api_handle(void *svc, server_call_t *call, const auth_identity_t *calle
             s_deny(&c, "take backups");
             break;
         }
-        readonly = 0;   /* keep the answer: a resend must not see EEXIST */
-        rc = s_backup(&c, req->backup);
+        rc = s_backup(&c, req->backup, request_id);
         break;
     default:
         s_invalid(&c, "request has no body");

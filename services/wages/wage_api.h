@@ -24,9 +24,12 @@
 #define WAGE_PAGE_DEFAULT 100
 #define WAGE_PAGE_MAX 1000
 
+typedef struct backup_t backup_t;
+
 typedef struct {
     wage_store_t *ws;
     feed_consumer_t *consumer;   /* for health; may be NULL */
+    backup_t *backup;            /* backup.h; NULL: backups refused */
 } wage_api_t;
 
 /* server_handler_fn: `svc` is a wage_api_t. */

@@ -8,6 +8,8 @@
 
 #include "money.h"
 
+#define WAGE_JOURNAL_ACCOUNT_MAX 128
+
 void wage_text_free(wage_text_t *t)
 {
     free(t->data);
@@ -109,6 +111,118 @@ void wage_journal_header(wage_text_t *t)
     wage_text_printf(t, "; Wage ledger exported by pay-wages. Amounts in GBP.\n"
                         "; Debits are positive, credits negative; every transaction\n"
                         "; balances, so `hledger balance` totals 0.\n\n");
+}
+
+char wage_journal_account_type(const char *account)
+{
+    return strncmp(account, "prison:", 7) == 0 ? 'X' : 'L';
+}
+
+typedef struct {
+    const char *p;
+    size_t len;
+    char date[11];
+    size_t idx;
+} s_block_t;
+
+static int s_cmp_block(const void *a, const void *b)
+{
+    const s_block_t *x = a, *y = b;
+    int c = strcmp(x->date, y->date);
+    return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+typedef struct {
+    const char *p;
+    size_t len;
+} s_name_t;
+
+static int s_cmp_name(const void *a, const void *b)
+{
+    const s_name_t *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->len < y->len ? -1 : x->len > y->len);
+}
+
+int wage_journal_finish(const char *raw, size_t len, wage_text_t *out)
+{
+    s_block_t *bl = NULL;
+    s_name_t *acc = NULL;
+    size_t nb = 0, cb = 0, na = 0, ca = 0;
+    int rc = -1;
+    /* Transactions are blocks of lines that start with a date; comments
+     * and blank lines between them are dropped (the header is rewritten). */
+    for (size_t i = 0; i < len;) {
+        const char *line = raw + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t ll = nl ? (size_t)(nl - line) : len - i;
+        size_t step = nl ? ll + 1 : ll;
+        if (ll >= 10 && line[0] >= '0' && line[0] <= '9') {
+            if (nb == cb) {
+                cb = cb ? cb * 2 : 1024;
+                s_block_t *p = realloc(bl, cb * sizeof *p);
+                if (!p)
+                    goto fail;
+                bl = p;
+            }
+            s_block_t *b = &bl[nb];
+            b->p = line;
+            b->idx = nb++;
+            memcpy(b->date, line, 10);
+            b->date[10] = '\0';
+            b->len = step;
+        } else if (nb && ll > 4 && line[0] == ' ' && bl[nb - 1].p + bl[nb - 1].len == line) {
+            /* A posting, "    account  amount": its account is declared. */
+            bl[nb - 1].len += step;
+            /* Scanned within the line: strstr would walk the rest of the
+             * text (and ASan's strstr measures it all), O(n^2) overall. */
+            const char *a = line, *end = line + ll, *e;
+            while (a < end && *a == ' ')
+                a++;
+            for (e = a; e + 1 < end && !(e[0] == ' ' && e[1] == ' '); e++)
+                ;
+            if (na == ca) {
+                ca = ca ? ca * 2 : 1024;
+                s_name_t *p = realloc(acc, ca * sizeof *p);
+                if (!p)
+                    goto fail;
+                acc = p;
+            }
+            acc[na].p = a;
+            acc[na++].len = e + 1 < end ? (size_t)(e - a) : (size_t)(end - a);
+        }
+        i += step;
+    }
+    if (nb > 1)
+        qsort(bl, nb, sizeof *bl, s_cmp_block);
+    if (na > 1)
+        qsort(acc, na, sizeof *acc, s_cmp_name);
+    wage_journal_header(out);
+    wage_text_printf(out, "commodity 1000.00 GBP\n\n");
+    for (size_t k = 0; k < na; k++) {
+        if (k && s_cmp_name(&acc[k - 1], &acc[k]) == 0)
+            continue;
+        char name[WAGE_JOURNAL_ACCOUNT_MAX];
+        snprintf(name, sizeof name, "%.*s", (int)acc[k].len, acc[k].p);
+        wage_text_printf(out, "account %-44s  ; type: %c\n", name, wage_journal_account_type(name));
+    }
+    wage_text_printf(out, "\n");
+    for (size_t k = 0; k < nb; k++) {
+        if (s_reserve(out, bl[k].len + 2) != 0)
+            goto fail;
+        memcpy(out->data + out->len, bl[k].p, bl[k].len);
+        out->len += bl[k].len;
+        if (out->data[out->len - 1] != '\n')
+            out->data[out->len++] = '\n';
+        out->data[out->len++] = '\n';
+        out->data[out->len] = '\0';
+    }
+    rc = out->failed ? -1 : 0;
+fail:
+    free(acc);
+    free(bl);
+    return rc;
 }
 
 void wage_journal_line(wage_text_t *t, const Pay__LedgerLine *l)

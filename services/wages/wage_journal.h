@@ -42,6 +42,21 @@ void wage_journal_line(wage_text_t *t, const Pay__LedgerLine *line);
 /* The header comment of an exported journal. */
 void wage_journal_header(wage_text_t *t);
 
+/* The hledger account type of a wage ledger account: X (expense) for a
+ * prison's wages, outside wages and adjustments; L (liability) for what is
+ * owed: prisoners' spends, HMRC, courts, child maintenance, the levy. */
+char wage_journal_account_type(const char *account);
+
+/* Turns the transactions written by wage_journal_line (in ledger order,
+ * dated by the work they pay for, with any header comments) into a
+ * journal that accounting tools accept as it is: the header, a commodity
+ * directive, an `account` directive with its type for every account used,
+ * then the transactions sorted by date (stable: ledger order within a
+ * day), so that `hledger check --strict ordereddates` passes and
+ * `hledger bs` / `hledger is` show liabilities and expenses. Appends to
+ * *out; returns 0, or -1 if out of memory. */
+int wage_journal_finish(const char *raw, size_t len, wage_text_t *out);
+
 #define WAGE_PAYROLL_CSV_HEADER \
     "prison,week,prisoner,sessions,minutes,gross,top_up,deductions,levy,net\r\n"
 #define WAGE_LEDGER_CSV_HEADER \

@@ -485,8 +485,7 @@ static void s_check_journal(const char *dir)
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    wage_text_t t = { 0 };
-    wage_journal_header(&t);
+    wage_text_t t = { 0 }, j = { 0 };
     store_read_begin(s_ws->store, &txn);
     mdb_cursor_open(txn, s_ws->ledger, &cur);
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
@@ -497,9 +496,11 @@ static void s_check_journal(const char *dir)
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
-    fwrite(t.data, 1, t.len, f);
+    wage_journal_finish(t.data ? t.data : "", t.len, &j);
+    fwrite(j.data, 1, j.len, f);
     fclose(f);
     wage_text_free(&t);
+    wage_text_free(&j);
     if (system("command -v hledger >/dev/null 2>&1") != 0) {
         TAP_NOTE("hledger not installed: journal check skipped");
         return;
@@ -509,6 +510,8 @@ static void s_check_journal(const char *dir)
              "test \"$(hledger -f '%s' balance -O csv | tail -1 | tr -d '\"\\r')\" = 'total,0'",
              path, path);
     TAP_OK(system(cmd) == 0, "hledger reads the journal and the total is 0");
+    snprintf(cmd, sizeof cmd, "hledger -f '%s' check --strict ordereddates", path);
+    TAP_OK(system(cmd) == 0, "hledger check --strict ordereddates passes on the ledger");
     snprintf(cmd, sizeof cmd,
              "test \"$(hledger -f '%s' balance -O csv prisoner:C3333CC:spends | tail -1 "
              "| tr -d '\"\\r')\" = 'total,-102.80 GBP'",

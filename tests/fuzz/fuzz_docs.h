@@ -2,7 +2,8 @@
  * format promises, shared by fuzz_inv_doc (documents fed directly) and
  * fuzz_invoicing_api (documents the service issued and returned).
  *
- * A CSV must read back (csv.h) as a header and one record of 11 cells per
+ * A CSV must read back (csv.h) as a header and one record of
+ * INV_CSV_LINES_COLS cells per
  * line; a UBL must be well-formed XML (libxml2) whose root is Invoice or
  * CreditNote; a PDF must start with "%PDF-" and end with "%%EOF". A failed
  * check aborts. `lines` < 0 skips the record count. */
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "inv_doc.h"
 
 static inline void fz_check_csv(const void *data, size_t len, long lines)
 {
@@ -26,7 +28,7 @@ static inline void fz_check_csv(const void *data, size_t len, long lines)
     long records = 0;
     csv_status_t st;
     while ((st = csv_reader_next(rd, &row)) == CSV_ROW) {
-        if (row.ncells != 11) {
+        if (row.ncells != INV_CSV_LINES_COLS) {
             fprintf(stderr, "fuzz: CSV record %ld has %zu cells\n", records, row.ncells);
             abort();
         }

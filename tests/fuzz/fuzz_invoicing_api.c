@@ -21,6 +21,7 @@
 #include "inv_api.h"
 #include "inv_doc.h"
 #include "inv_store.h"
+#include "inv_supplier.h"
 
 static inv_api_t s_api;
 static fz_service_t s_fz;
@@ -81,14 +82,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_api.store = inv_store_open(fz_store_dir("invoicing"), 256u << 20);
     if (!s_api.store)
         abort();
-    s_api.supplier = (inv_supplier_t){
-        .name = "Prison Industries",
-        .address = "102 Petty France, London",
-        .postcode = "SW1H 9AJ",
-        .vat = "GB123456789",
-        .email = "",
-        .endpoint = "",
-    };
+    /* The supplier's details, as pay-invoicing's --supplier-config reads
+     * them: issuing refuses while anything required is missing. */
+    char why[256], missing[256];
+    if (inv_supplier_parse(&s_api.supplier,
+                           "name = Prison Industries\n"
+                           "address = 102 Petty France, London\n"
+                           "postcode = SW1H 9AJ\n"
+                           "vat_number = GB123456789\n"
+                           "email = billing@industries.example\n"
+                           "bank_account_name = Prison Industries\n"
+                           "sort_code = 60-16-13\n"
+                           "account_number = 31926819\n",
+                           why, sizeof why) != 0
+        || inv_supplier_missing(&s_api.supplier, missing, sizeof missing) != 0) {
+        fprintf(stderr, "fuzz: the supplier's details: %s%s\n", why, missing);
+        abort();
+    }
     server_config_t cfg = {
         .request_desc = &pay__invoicing_request__descriptor,
         .reply_desc = &pay__invoicing_reply__descriptor,
