@@ -1403,3 +1403,70 @@ int server_run(server_t *self)
     }
     return rc;
 }
+
+/* ---- without a socket --------------------------------------------------- */
+
+server_t *server_new_detached(store_t *store, const server_config_t *cfg)
+{
+    server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->wake[0] = self->wake[1] = -1;
+    self->sync_pipe[0] = self->sync_pipe[1] = -1;
+    pthread_mutex_init(&self->stats_lock, NULL);
+    pthread_mutex_init(&self->sync_lock, NULL);
+    pthread_cond_init(&self->sync_cond, NULL);
+    if (!store || !cfg || !cfg->request_desc || !cfg->reply_desc || !cfg->handler)
+        goto fail;
+    self->store = store;
+    self->cfg = *cfg;
+    self->cfg.endpoint = NULL;
+    self->cfg.insecure_plaintext = 1;   /* the caller is given, not read from ZAP */
+    self->cfg.max_batch = 1;
+    if (self->cfg.max_frame <= 0)
+        self->cfg.max_frame = CODEC_MAX_FRAME;
+    if (self->cfg.max_frame < 1024)
+        self->cfg.max_frame = 1024;
+    self->req_id_field = protobuf_c_message_descriptor_get_field(cfg->request_desc, 1);
+    if (!self->req_id_field || self->req_id_field->type != PROTOBUF_C_TYPE_STRING
+        || self->req_id_field->label == PROTOBUF_C_LABEL_REPEATED)
+        goto fail;
+    self->req_dbi = store_dbi(store, SERVER_REQUESTS_DB);
+    if (self->req_dbi == (MDB_dbi)-1 || sodium_init() < 0)
+        goto fail;
+    self->calls = calloc(2, sizeof *self->calls);
+    if (!self->calls)
+        goto fail;
+    self->calls[0].server = self->calls[1].server = self;
+    return self;
+fail:
+    log_error("server.config", "detached server: store, descriptors, handler and the "
+                               "\"%s\" database are required", SERVER_REQUESTS_DB);
+    server_destroy(&self);
+    return NULL;
+}
+
+int server_run_frame(server_t *self, const auth_identity_t *who, const void *frame, size_t len,
+                     MDB_txn *txn, const uint8_t **reply, size_t *reply_len)
+{
+    server_call_t *c = &self->calls[0];
+    s_call_reset(c);
+    *reply = NULL;
+    *reply_len = 0;
+    if (zmq_msg_init_size(&c->payload, len) != 0)
+        return ENOMEM;
+    c->has_payload = 1;
+    if (len)
+        memcpy(zmq_msg_data(&c->payload), frame, len);
+    c->who = *who;
+    c->state = CALL_READY;
+    s_decode_call(self, c);
+    if (c->state == CALL_READY) {
+        int rc = s_run_call(self, c, txn);
+        if (rc != 0)
+            return rc;
+    }
+    *reply = c->reply;
+    *reply_len = c->reply_len;
+    return 0;
+}

@@ -239,4 +239,23 @@ int server_later_reply(server_later_t **later_p, Pay__Status status, const char 
  * TTL reaches back before the epoch or is negative. */
 uint64_t server_prune_cutoff_ms(uint64_t now_unix_ms, long ttl_s);
 
+/* ---- without a socket (tests and fuzzing) ------------------------------- */
+
+/* A server with no socket, no sync thread and no signal handlers, for
+ * driving the request path directly. Same arguments as server_new; the
+ * endpoint, keys, auth and batch settings are ignored. NULL on failure
+ * (logged). Free with server_destroy. */
+server_t *server_new_detached(store_t *store, const server_config_t *cfg);
+
+/* Runs one request frame from `who` through the path every request of a
+ * batch takes: the frame and decode limits, the request_id checks, the
+ * replay lookup (a stored first answer, or DUPLICATE_CONFLICT), the handler
+ * in a nested transaction of `txn`, and the stored answer. `txn` is the
+ * caller's write transaction of the server's store; the caller commits or
+ * aborts it. *reply (the packed answer, never empty on success) stays
+ * valid until the next call or server_destroy. Returns 0, or an LMDB error
+ * after which `txn` must be aborted (MDB_MAP_FULL included). */
+int server_run_frame(server_t *self, const auth_identity_t *who, const void *frame, size_t len,
+                     MDB_txn *txn, const uint8_t **reply, size_t *reply_len);
+
 #endif

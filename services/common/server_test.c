@@ -933,6 +933,97 @@ static void test_config_errors(void)
     store_destroy(&store);
 }
 
+/* The request path without a socket (server_new_detached and
+ * server_run_frame, what the fuzz harnesses drive): decode limits and the
+ * request_id check answer MALFORMED_REQUEST, a handled request is stored
+ * for replay in the caller's transaction, the same id with other bytes is
+ * a conflict, and the caller's identity reaches the handler. */
+static void test_detached(void)
+{
+    char path[256];
+    const char *dbs[] = {"kv", SERVER_REQUESTS_DB, NULL};
+    snprintf(path, sizeof path, "%s/detached", s_dir);
+    store_t *st = store_open(path, dbs, 0);
+    testsvc_t svc = {0};
+    svc.kv = st ? store_dbi(st, "kv") : 0;
+    server_config_t cfg = {
+        .request_desc = &pay__test_request__descriptor,
+        .reply_desc = &pay__test_reply__descriptor,
+        .handler = testsvc_handle,
+        .svc = &svc,
+    };
+    server_t *srv = st ? server_new_detached(st, &cfg) : NULL;
+    TAP_OK(srv != NULL, "detached: a server without a socket");
+    if (!srv) {
+        store_destroy(&st);
+        return;
+    }
+    auth_identity_t who = {ROLE_FINANCE, "", "bob"};
+    MDB_txn *txn = NULL;
+    mdb_txn_begin(store_env(st), NULL, 0, &txn);
+    const uint8_t *rep;
+    size_t rlen;
+    Pay__TestReply *r;
+
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    int rc = server_run_frame(srv, &who, junk, sizeof junk, txn, &rep, &rlen);
+    r = rc == 0 ? pay__test_reply__unpack(NULL, rlen, rep) : NULL;
+    TAP_OK(r && r->status == PAY__STATUS__MALFORMED_REQUEST,
+           "detached: bytes that do not decode are MALFORMED_REQUEST");
+    pay__test_reply__free_unpacked(r, NULL);
+
+    Pay__TestRequest req = s_req("");
+    uint8_t frame[256], frame2[256];
+    size_t n = pay__test_request__pack(&req, frame);
+    rc = server_run_frame(srv, &who, frame, n, txn, &rep, &rlen);
+    r = rc == 0 ? pay__test_reply__unpack(NULL, rlen, rep) : NULL;
+    TAP_OK(r && r->status == PAY__STATUS__MALFORMED_REQUEST && r->message
+           && strstr(r->message, "request_id"), "detached: a request without an id is refused");
+    pay__test_reply__free_unpacked(r, NULL);
+
+    Pay__TestIncr in = PAY__TEST_INCR__INIT;
+    in.key = "k";
+    in.has_by = 1;
+    in.by = 5;
+    req = s_req("d-1");
+    req.body_case = PAY__TEST_REQUEST__BODY_INCR;
+    req.incr = &in;
+    n = pay__test_request__pack(&req, frame);
+    int64_t counts[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        rc = server_run_frame(srv, &who, frame, n, txn, &rep, &rlen);
+        r = rc == 0 ? pay__test_reply__unpack(NULL, rlen, rep) : NULL;
+        counts[i] = r && r->has_count ? r->count : -1;
+        if (i == 0)
+            TAP_OK(r && r->caller && strcmp(r->caller, "finance::bob") == 0,
+                   "detached: the handler sees the given caller (%s)",
+                   r && r->caller ? r->caller : "none");
+        pay__test_reply__free_unpacked(r, NULL);
+    }
+    TAP_OK(counts[0] == 5 && counts[1] == 5,
+           "detached: the same request again gets the stored answer (%lld, %lld)",
+           (long long)counts[0], (long long)counts[1]);
+    in.by = 6;
+    size_t n2 = pay__test_request__pack(&req, frame2);
+    rc = server_run_frame(srv, &who, frame2, n2, txn, &rep, &rlen);
+    r = rc == 0 ? pay__test_reply__unpack(NULL, rlen, rep) : NULL;
+    TAP_OK(r && r->status == PAY__STATUS__DUPLICATE_CONFLICT,
+           "detached: the same id with other bytes is DUPLICATE_CONFLICT");
+    pay__test_reply__free_unpacked(r, NULL);
+    mdb_txn_abort(txn);
+
+    /* Aborted: nothing was kept, so the request runs afresh. */
+    mdb_txn_begin(store_env(st), NULL, 0, &txn);
+    rc = server_run_frame(srv, &who, frame2, n2, txn, &rep, &rlen);
+    r = rc == 0 ? pay__test_reply__unpack(NULL, rlen, rep) : NULL;
+    TAP_OK(r && r->has_count && r->count == 6,
+           "detached: after the caller aborts, nothing of it is left");
+    pay__test_reply__free_unpacked(r, NULL);
+    mdb_txn_abort(txn);
+    server_destroy(&srv);
+    store_destroy(&st);
+}
+
 int main(void)
 {
     if (!mkdtemp(s_dir)) {
@@ -967,6 +1058,7 @@ int main(void)
     test_stop_and_restart(&env);
     TAP_EQ_INT(s_stop(&env), 0, "restarted server stops");
     test_config_errors();
+    test_detached();
 
     auth_destroy(&s_auth);
     TAP_EQ_INT(zmq_ctx_term(s_ctx), 0, "context terminates");

@@ -40,6 +40,8 @@ static int s_field(inv_buf_t *out, const char *s, int last)
 
 int inv_csv_vat_shares(const inv_doc_t *doc, int64_t *vats)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     size_t n = doc->n_lines;
     int64_t *nets = calloc(n ? n : 1, sizeof *nets);
     uint32_t *bps = calloc(n ? n : 1, sizeof *bps);
@@ -77,6 +79,8 @@ void inv_csv_line_cells(const inv_doc_t *doc, size_t i, int64_t vat, inv_csv_row
 
 int inv_csv_render(const inv_doc_t *doc, inv_buf_t *out)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     static const char header[] = INV_CSV_LINES_HEADER "\r\n";
     size_t n = doc->n_lines;
     int64_t *vats = calloc(n ? n : 1, sizeof *vats);

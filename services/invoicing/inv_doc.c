@@ -7,15 +7,52 @@
 
 #include "civil.h"
 
-#define INV_DOC_MAX_LINES 100000
+static int s_in(int64_t v, int64_t max)
+{
+    return v >= -max && v <= max;
+}
+
+int inv_doc_check(const inv_doc_t *doc)
+{
+    if (doc->n_lines > INV_DOC_MAX_LINES || (doc->n_lines && !doc->lines))
+        return -1;
+    /* Each rate's net: the lines' nets are bounded, so with at most
+     * INV_DOC_MAX_LINES of them these sums cannot overflow. */
+    int64_t sums[INV_MAX_RATES + 1];
+    uint32_t bps[INV_MAX_RATES + 1];
+    int k = 0;
+    for (size_t i = 0; i < doc->n_lines; i++) {
+        const inv_line_t *l = &doc->lines[i];
+        if (!s_in(l->minutes, INV_DOC_QTY_MAX) || !s_in(l->units, INV_DOC_QTY_MAX)
+            || l->charge < 0 || l->charge > INV_DOC_CHARGE_MAX || l->vat_bp > 10000
+            || !s_in(l->net, INV_DOC_AMOUNT_MAX))
+            return -1;
+        int j = 0;
+        while (j < k && bps[j] != l->vat_bp)
+            j++;
+        if (j == k) {
+            if (k == INV_MAX_RATES)
+                return -1;
+            bps[k] = l->vat_bp;
+            sums[k++] = 0;
+        }
+        sums[j] += l->net;
+    }
+    for (int j = 0; j < k; j++)
+        if (!s_in(sums[j], INV_DOC_AMOUNT_MAX))
+            return -1;
+    return 0;
+}
 
 int inv_doc_finish(inv_doc_t *doc)
 {
     int rc = -1;
     size_t n = doc->n_lines;
+    if (inv_doc_check(doc) != 0)
+        return -1;
     int64_t *nets = calloc(n ? n : 1, sizeof *nets);
     uint32_t *bps = calloc(n ? n : 1, sizeof *bps);
-    if (!nets || !bps || n > INV_DOC_MAX_LINES)
+    if (!nets || !bps)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         nets[i] = doc->lines[i].net;

@@ -99,8 +99,25 @@ typedef struct {
     int64_t total;
 } inv_doc_t;
 
+/* The ranges every figure of a document must keep, far above any real
+ * document, so that no sum or product the renderers compute can overflow:
+ * at most INV_DOC_MAX_LINES lines; per line |minutes| and |units| up to
+ * INV_DOC_QTY_MAX, a unit price from 0 to INV_DOC_CHARGE_MAX pence, a VAT
+ * rate up to 10000 bp (100 %) and |net| up to INV_DOC_AMOUNT_MAX pence
+ * (£100,000,000,000), which also bounds the net of each VAT rate. */
+#define INV_DOC_MAX_LINES 100000
+#define INV_DOC_QTY_MAX 1000000000000LL
+#define INV_DOC_CHARGE_MAX 100000000LL
+#define INV_DOC_AMOUNT_MAX 10000000000000LL
+
+/* 0 if the document keeps those ranges, else -1. Every renderer refuses a
+ * document that does not (a stored document is never like that unless
+ * its data is corrupt). */
+int inv_doc_check(const inv_doc_t *doc);
+
 /* Computes the VAT breakdown, the totals and the kind from the lines.
- * Returns 0, or -1 if the lines use more than INV_MAX_RATES VAT rates. */
+ * Returns 0, or -1 if the lines use more than INV_MAX_RATES VAT rates or
+ * the document fails inv_doc_check. */
 int inv_doc_finish(inv_doc_t *doc);
 
 /* +1 for an invoice, -1 for a credit note: the factor that turns a stored

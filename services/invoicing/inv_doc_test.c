@@ -825,6 +825,46 @@ int main(void)
     inv_buf_free(&nb);
     TAP_EQ_INT(inv_ubl_addressable(&big), 1, "a registered endpoint without VAT is addressable");
 
+    /* 5. Text that XML cannot carry (a control character, a byte that is
+     *    not UTF-8) comes out as U+FFFD: the UBL stays well-formed and
+     *    valid (found by fuzz_inv_doc). */
+    inv_doc_t odd;
+    s_doc(&odd, "INV-000009", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", a, 2, 1);
+    snprintf(odd.customer.name, sizeof odd.customer.name, "DHL\x01 Supply \xff"
+             "Chain \xc3\xa9");
+    inv_buf_t ox = { 0 };
+    char *otext = NULL;
+    if (inv_ubl_render(&odd, &ox) == 0 && (otext = calloc(1, ox.len + 1)))
+        memcpy(otext, ox.data, ox.len);
+    TAP_OK(otext && strstr(otext, "DHL\xEF\xBF\xBD Supply \xEF\xBF\xBD" "Chain \xc3\xa9"),
+           "UBL: a control character and a stray byte become U+FFFD, UTF-8 stays");
+    free(otext);
+    inv_buf_free(&ox);
+    check_ubl(&odd);
+
+    /* 6. Figures no renderer can compute with (a net near INT64_MAX, as
+     *    only corrupt data could hold) are refused, not wrapped round
+     *    (found by fuzz_inv_doc). */
+    inv_line_t huge[2] = { a[0], a[1] };
+    huge[0].net = INT64_MAX - 10;
+    inv_doc_t bad;
+    s_doc(&bad, "INV-000010", INV_PERIOD_WEEKLY, "2026-11-18", "2026-11-23", huge, 2, 1);
+    inv_buf_t bx = { 0 };
+    TAP_EQ_INT(inv_doc_check(&bad), -1, "a net beyond the range is refused");
+    TAP_EQ_INT(inv_doc_finish(&bad), -1, "finish refuses it");
+    TAP_OK(inv_csv_render(&bad, &bx) == -1 && inv_ubl_render(&bad, &bx) == -1
+           && inv_pdf_render(&bad, &bx) == -1 && bx.len == 0,
+           "every renderer refuses it and writes nothing");
+    huge[0].net = 1000;
+    huge[1].net = INV_DOC_AMOUNT_MAX;
+    huge[0].vat_bp = huge[1].vat_bp;
+    TAP_EQ_INT(inv_doc_check(&bad), -1, "a rate's net beyond the range is refused");
+    TAP_EQ_INT(inv_line_net(INV_BASIS_UNIT, 1 << 20, INT64_MAX / 2, INT64_MAX / 2), INT64_MAX,
+               "a unit line's product beyond int64 is pinned, not wrapped");
+    TAP_EQ_INT(inv_line_net(INV_BASIS_HOURLY, 1 << 20, -(INT64_MAX / 2), 0), INT64_MIN,
+               "so is a negative hourly product");
+    inv_buf_free(&bx);
+
     if (getenv("INV_KEEP")) { TAP_NOTE("kept %s", s_tmpdir); return tap_done(); }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_tmpdir);

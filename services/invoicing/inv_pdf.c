@@ -447,6 +447,8 @@ static void s_draw(s_pdf_t *s)
 
 int inv_pdf_render(const inv_doc_t *doc, inv_buf_t *out)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     int rc = -1;
     cairo_surface_t *surface =
         cairo_pdf_surface_create_for_stream(s_write, out, PAGE_W, PAGE_H);

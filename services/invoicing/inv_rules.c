@@ -67,10 +67,20 @@ long inv_terms_in_force(const inv_terms_t *terms, size_t n, int32_t day)
 int64_t inv_line_net(inv_basis_t basis, int64_t charge, int64_t minutes,
                      int64_t units)
 {
-    if (basis == INV_BASIS_HOURLY)
-        return round_half_up_signed(minutes * charge, 60);
-    if (basis == INV_BASIS_UNIT)
-        return units * charge;
+    /* Products beyond int64 (possible only from absurd stored sums) are
+     * pinned to the range's end, which no document accepts
+     * (inv_doc_check), instead of wrapping round to a plausible amount. */
+    int64_t p;
+    if (basis == INV_BASIS_HOURLY) {
+        if (__builtin_mul_overflow(minutes, charge, &p))
+            return (minutes < 0) != (charge < 0) ? INT64_MIN : INT64_MAX;
+        return round_half_up_signed(p, 60);
+    }
+    if (basis == INV_BASIS_UNIT) {
+        if (__builtin_mul_overflow(units, charge, &p))
+            return (units < 0) != (charge < 0) ? INT64_MIN : INT64_MAX;
+        return p;
+    }
     return 0;
 }
 

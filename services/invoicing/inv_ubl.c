@@ -52,6 +52,47 @@ typedef struct {
 
 #define X(s) ((const xmlChar *)(s))
 
+/* XML 1.0 text as UTF-8: every byte sequence that is not well-formed UTF-8,
+ * and every character XML forbids even escaped (C0 controls other than tab,
+ * LF and CR; surrogates; U+FFFE and U+FFFF), becomes U+FFFD. The stored
+ * strings come from requests, and one stray byte in an employer's name
+ * must not make the whole document unreadable to the customer's system.
+ * Returns `text` itself when nothing needs replacing, else `buf` (a text
+ * too long for it is cut at a character boundary). */
+static const char *s_xml_text(const char *text, char *buf, size_t buflen)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t o = 0;
+    int changed = 0, full = 0;
+    while (*p) {
+        unsigned c = *p;
+        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+        size_t i = 1;
+        for (; n && i < n && (p[i] & 0xC0) == 0x80; i++)
+            cp = (cp << 6) | (p[i] & 0x3F);
+        int ok = n && i == n
+              && !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) && !(n == 4 && cp < 0x10000)
+              && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) && cp != 0xFFFE
+              && cp != 0xFFFF && !(cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r');
+        const unsigned char *from = ok ? p : (const unsigned char *)"\xEF\xBF\xBD";
+        size_t len = ok ? n : 3;
+        changed |= !ok;
+        if (!full && o + len < buflen) {
+            memcpy(buf + o, from, len);
+            o += len;
+        } else {
+            full = 1;
+        }
+        p += ok ? n : (i ? i : 1);
+    }
+    if (!changed)
+        return text;
+    buf[o] = 0;
+    return buf;
+}
+
 static void s_start(s_ubl_t *u, const char *name)
 {
     if (xmlTextWriterStartElement(u->w, X(name)) < 0)
@@ -66,7 +107,8 @@ static void s_end(s_ubl_t *u)
 
 static void s_attr(s_ubl_t *u, const char *name, const char *value)
 {
-    if (xmlTextWriterWriteAttribute(u->w, X(name), X(value)) < 0)
+    char buf[1024];
+    if (xmlTextWriterWriteAttribute(u->w, X(name), X(s_xml_text(value, buf, sizeof buf))) < 0)
         u->err = 1;
 }
 
@@ -76,8 +118,9 @@ static void s_el(s_ubl_t *u, const char *name, const char *text)
 {
     if (!text || !text[0])
         return;
+    char buf[1024];
     s_start(u, name);
-    if (xmlTextWriterWriteString(u->w, X(text)) < 0)
+    if (xmlTextWriterWriteString(u->w, X(s_xml_text(text, buf, sizeof buf))) < 0)
         u->err = 1;
     s_end(u);
 }
@@ -85,9 +128,10 @@ static void s_el(s_ubl_t *u, const char *name, const char *text)
 static void s_el_attr(s_ubl_t *u, const char *name, const char *an, const char *av,
                       const char *text)
 {
+    char buf[1024];
     s_start(u, name);
     s_attr(u, an, av);
-    if (xmlTextWriterWriteString(u->w, X(text)) < 0)
+    if (xmlTextWriterWriteString(u->w, X(s_xml_text(text, buf, sizeof buf))) < 0)
         u->err = 1;
     s_end(u);
 }
@@ -379,6 +423,8 @@ int inv_ubl_addressable(const inv_doc_t *doc)
 
 int inv_ubl_render(const inv_doc_t *doc, inv_buf_t *out)
 {
+    if (inv_doc_check(doc) != 0)
+        return -1;
     int rc = -1;
     xmlBufferPtr xb = xmlBufferCreate();
     s_ubl_t u = { NULL, 0 };

@@ -47,6 +47,7 @@ void pctl_print_help(const pctl_ctx_t *ctx, const pctl_cmd_t *cmd, const pctl_op
         fprintf(out, "%s", pctl_config_usage);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void s_vmsg(const pctl_ctx_t *ctx, const char *fmt, va_list ap)
 {
     fprintf(stderr, "payctl: ");

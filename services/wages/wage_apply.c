@@ -993,14 +993,13 @@ int wage_apply_close(wage_store_t *ws, MDB_txn *txn, uint64_t seq,
         goto done;
     rc = 0;
 
-    uint64_t records = 0, minutes = 0, billable = 0;
+    uint64_t records = 0, minutes = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         Pay__WeekAggregate *a = NULL;
         if ((rc = s_agg_get(ws, txn, prison, week, week_text, prisoners[i], &a)) != 0)
             break;
         records += a->sessions;
         minutes += (uint64_t)a->minutes;
-        billable += (uint64_t)a->billable_minutes;
         if (a->sessions > 0 || a->adjustments != 0 || a->has_adjustments)
             rc = s_close_one(ws, txn, seq, prison, week, week_text, monday,
                              policy.min_weekly_pay, a);
