@@ -18,6 +18,7 @@ struct pctl_conn_t {
     const pctl_ctx_t *ctx;
     void *zmq_ctx;
     client_t *client;
+    int timeout_ms;
     char name[PCTL_PATH_LEN + 32];
 };
 
@@ -68,6 +69,7 @@ pctl_conn_t *pctl_conn_new(const pctl_ctx_t *ctx, pctl_service_t svc)
              pctl_service_name(svc));
     if (s_load_key(ctx, &ctx->cfg.public_key_file[svc], "the server key", hint, &server) != 0)
         goto fail;
+    self->timeout_ms = (int)timeout;
     self->zmq_ctx = zmq_ctx_new();
     if (!self->zmq_ctx) {
         pctl_fail(ctx, "cannot make a zmq context: %s", zmq_strerror(errno));
@@ -117,4 +119,19 @@ int pctl_conn_call(pctl_conn_t *self, const ProtobufCMessage *req,
 const char *pctl_conn_name(const pctl_conn_t *self)
 {
     return self->name;
+}
+
+client_t *pctl_conn_client(pctl_conn_t *self)
+{
+    return self->client;
+}
+
+int pctl_conn_timeout_ms(const pctl_conn_t *self)
+{
+    return self->timeout_ms;
+}
+
+int pctl_conn_retries(void)
+{
+    return S_RETRIES;
 }

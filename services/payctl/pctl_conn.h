@@ -34,4 +34,10 @@ int pctl_conn_call(pctl_conn_t *self, const ProtobufCMessage *req,
 /* "hours at tcp://127.0.0.1:5550", for messages. */
 const char *pctl_conn_name(const pctl_conn_t *self);
 
+/* The client underneath, for several requests in flight (client_send /
+ * client_recv), and the per-try timeout and retry count it was made with. */
+struct client_t *pctl_conn_client(pctl_conn_t *self);
+int pctl_conn_timeout_ms(const pctl_conn_t *self);
+int pctl_conn_retries(void);
+
 #endif

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
@@ -18,12 +20,16 @@
 #include "csv.h"
 #include "hours.pb-c.h"
 #include "invoicing.pb-c.h"
+#include "client.h"
 #include "pctl_conn.h"
 #include "pctl_health.h"
 #include "wages.pb-c.h"
 
 #define S_DEFAULT_BATCH 500
 #define S_MAX_BATCH 5000
+#define S_DEFAULT_WINDOW 8
+#define S_MAX_WINDOW 64
+#define S_PROGRESS_S 10
 
 pctl_service_t pctl_import_service(rows_kind_t kind)
 {
@@ -364,10 +370,24 @@ typedef struct {
     pctl_conn_t *conn;
     const char *nonce;          /* --rerun */
     out_table_t *rejects;       /* csv / json: collected; table: printed as they come */
-    unsigned long batches;
+    unsigned long batches;      /* batches answered */
+    unsigned long sent;         /* batches with rows sent: each one's position in its id */
     long rows, accepted, rejected;
     int tty;
+    int progress;               /* a line every S_PROGRESS_S seconds when not on a terminal */
+    double t0, last_line;       /* monotonic seconds */
+    FILE *f;                    /* for the ETA: the bytes read against the file's size */
+    long size;                  /* 0: unknown (a pipe) */
+    struct s_slot_t *win;       /* the window: batches in flight, in line order */
+    size_t wcap, head, count;
 } s_import_t;
+
+static double s_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* One rejected row of the report (FORMATS.md: file,line,key,code,message). */
 static void s_reject(s_import_t *im, long line, const char *key, const char *code,
@@ -393,9 +413,26 @@ static void s_reject(s_import_t *im, long line, const char *key, const char *cod
 
 static void s_progress(s_import_t *im)
 {
-    if (im->tty)
+    if (im->tty) {
         fprintf(stderr, "\r\033[K%s: %ld rows read, %ld accepted, %ld rejected", im->file,
                 im->rows, im->accepted, im->rejected);
+        return;
+    }
+    /* A scripted import (stderr a file or a pipe) shows it is alive with
+     * a plain line now and then: rate and, when the file's size is known,
+     * an estimate of the time left. */
+    double now = s_mono();
+    if (!im->progress || now - im->last_line < S_PROGRESS_S)
+        return;
+    im->last_line = now;
+    double rate = now > im->t0 ? (double)(im->accepted + im->rejected) / (now - im->t0) : 0;
+    fprintf(stderr, "%s: %ld rows read, %ld accepted, %ld rejected, %.0f rows/s", im->file,
+            im->rows, im->accepted, im->rejected, rate);
+    long at = im->f ? ftell(im->f) : -1;
+    if (im->size > 0 && at > 0 && at <= im->size && now > im->t0)
+        fprintf(stderr, ", about %.0f s left",
+                (double)(im->size - at) / ((double)at / (now - im->t0)));
+    fputc('\n', stderr);
 }
 
 /* A request and its body, built in place for one batch. */
@@ -602,42 +639,50 @@ static void s_report(s_import_t *im, s_batch_t *b, const Pay__ItemResult *const 
     }
 }
 
-/* Sends one batch and reports its rows. Returns 0, or -1 if the service
- * did not answer (the import stops; re-running it is safe). */
-static int s_send(s_import_t *im, s_batch_t *b)
-{
+/* ---- the window ------------------------------------------------------------- */
+
+/* One batch of the window: filled, then sent, then answered; reported in
+ * line order once every batch before it is reported. */
+typedef struct s_slot_t {
+    s_batch_t b;
     char id[PCTL_IMPORT_ID_LEN];
+    int sent;                   /* its request is out */
+    int done;                   /* answered (reply set) or nothing to send */
+    ProtobufCMessage *reply;
+} s_slot_t;
+
+static s_batch_t *s_cur(s_import_t *im)
+{
+    return &im->win[(im->head + im->count) % im->wcap].b;
+}
+
+/* Packs and sends the slot's request (again, on a resend: the same id, so
+ * the service answers a duplicate from its stored first answer). */
+static int s_transmit(s_import_t *im, s_slot_t *sl)
+{
     s_req_t storage;
     void *arr = NULL;
-    ProtobufCMessage *reply = NULL;
-    const Pay__ItemResult **answer = NULL;
-    int rc = -1;
-    if (b->n == 0) {
-        s_report(im, b, NULL, PAY__STATUS__OK, "");
-        rc = 0;
-        goto fail;
-    }
-    pctl_import_hash_final(&b->hash, id);
-    const ProtobufCMessage *req = s_request(im->kind, b, &arr, id, &storage);
-    answer = calloc(b->n, sizeof *answer);
-    if (!req || !answer) {
+    const ProtobufCMessage *req = s_request(im->kind, &sl->b, &arr, sl->id, &storage);
+    int rc = req ? client_send(pctl_conn_client(im->conn), req, NULL) : -1;
+    free(arr);
+    if (!req)
         pctl_fail(im->ctx, "out of memory");
-        goto fail;
+    return rc;
+}
+
+/* Reports an answered slot and frees its rows. */
+static void s_complete(s_import_t *im, s_slot_t *sl)
+{
+    s_batch_t *b = &sl->b;
+    if (!sl->reply) {
+        s_report(im, b, NULL, PAY__STATUS__OK, "");
+        s_batch_clear(b);
+        return;
     }
-    if (pctl_conn_call(im->conn, req, s_reply_desc(im->kind), &reply) != 0) {
-        for (size_t j = 0; j < b->nlocal; j++)
-            s_reject(im, b->local[j].line, b->local[j].key, b->local[j].code,
-                     b->local[j].message);
-        if (im->batches)
-            pctl_fail(im->ctx, "stopped at line %ld: the rows before it were answered; "
-                      "running the same import again is safe", b->lines[0]);
-        else
-            pctl_fail(im->ctx, "stopped: nothing was imported");
-        goto fail;
-    }
+    const Pay__ItemResult **answer = calloc(b->n, sizeof *answer);
     s_reply_t r;
-    s_reply_view(im->kind, reply, &r);
-    for (size_t i = 0; i < r.n_items; i++) {
+    s_reply_view(im->kind, sl->reply, &r);
+    for (size_t i = 0; answer && i < r.n_items; i++) {
         const Pay__ItemResult *it = r.items[i];
         if (it->has_index && it->index < b->n && !answer[it->index])
             answer[it->index] = it;
@@ -649,13 +694,118 @@ static int s_send(s_import_t *im, s_batch_t *b)
                                                       : "the service gave no answer for this row");
     im->batches++;
     s_progress(im);
-    rc = 0;
-fail:
-    codec_free(&reply);
     free(answer);
-    free(arr);
+    codec_free(&sl->reply);
     s_batch_clear(b);
-    return rc;
+}
+
+/* Reports the answered slots at the head of the window. */
+static void s_drain(s_import_t *im)
+{
+    while (im->count && im->win[im->head].done) {
+        s_slot_t *sl = &im->win[im->head];
+        s_complete(im, sl);
+        sl->done = sl->sent = 0;
+        im->head = (im->head + 1) % im->wcap;
+        im->count--;
+    }
+}
+
+/* Waits for one reply (or a timeout) and files it. On silence for the
+ * whole timeout, resends every unanswered batch, at most the connection's
+ * retry count in a row. Returns 0, or -1 when the service stays silent. */
+static int s_pump(s_import_t *im, int *tries)
+{
+    client_t *c = pctl_conn_client(im->conn);
+    const int timeout = pctl_conn_timeout_ms(im->conn);
+    ProtobufCMessage *reply = NULL;
+    if (client_recv(c, s_reply_desc(im->kind), timeout, &reply) == 0) {
+        s_reply_t r;
+        s_reply_view(im->kind, reply, &r);
+        const char *rid = client_request_id(reply);
+        /* A server shutting down answers UNAVAILABLE: like silence, the
+         * batch is sent again once it is back. */
+        if (r.status != PAY__STATUS__UNAVAILABLE && rid) {
+            for (size_t k = 0; k < im->count; k++) {
+                s_slot_t *sl = &im->win[(im->head + k) % im->wcap];
+                if (sl->sent && !sl->done && strcmp(sl->id, rid) == 0) {
+                    sl->reply = reply;
+                    sl->done = 1;
+                    reply = NULL;
+                    *tries = 0;
+                    break;
+                }
+            }
+        }
+        codec_free(&reply);  /* a late duplicate, or UNAVAILABLE */
+        s_drain(im);
+        return 0;
+    }
+    if (errno != ETIMEDOUT && errno != EAGAIN && errno != EINTR && errno != EPROTO)
+        return -1;
+    if (errno != ETIMEDOUT)
+        return 0;
+    if (++*tries > pctl_conn_retries())
+        return -1;
+    for (size_t k = 0; k < im->count; k++) {
+        s_slot_t *sl = &im->win[(im->head + k) % im->wcap];
+        if (sl->sent && !sl->done && s_transmit(im, sl) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void s_silent(s_import_t *im)
+{
+    const s_slot_t *first = &im->win[im->head];
+    if (im->batches)
+        pctl_fail(im->ctx, "no answer from %s: stopped at line %ld: the rows before it were "
+                  "answered; running the same import again is safe",
+                  pctl_conn_name(im->conn), first->b.n ? first->b.lines[0] : 0L);
+    else
+        pctl_fail(im->ctx, "no answer from %s (is it running, and is payctl's key on its "
+                  "allow-list?): stopped: nothing was imported", pctl_conn_name(im->conn));
+}
+
+/* Puts the batch being filled into the window (sending it when it has
+ * rows) and waits while the window is full. Returns 0, or -1 if the
+ * service did not answer (the import stops; re-running it is safe). */
+static int s_send(s_import_t *im, s_batch_t *b)
+{
+    (void)b;
+    s_slot_t *sl = &im->win[(im->head + im->count) % im->wcap];
+    if (sl->b.n == 0) {
+        sl->done = 1;
+    } else {
+        pctl_import_hash_final(&sl->b.hash, sl->id);
+        if (s_transmit(im, sl) != 0) {
+            s_silent(im);
+            return -1;
+        }
+        sl->sent = 1;
+        im->sent++;
+    }
+    im->count++;
+    s_drain(im);
+    int tries = 0;
+    while (im->count == im->wcap)
+        if (s_pump(im, &tries) != 0) {
+            s_silent(im);
+            return -1;
+        }
+    return 0;
+}
+
+/* Waits until every batch in the window is answered. */
+static int s_flush(s_import_t *im)
+{
+    int tries = 0;
+    while (im->count)
+        if (s_pump(im, &tries) != 0) {
+            s_silent(im);
+            return -1;
+        }
+    return 0;
 }
 
 /* Holds a locally refused row for the report; sends the batch first when
@@ -680,6 +830,8 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
 {
     pctl_opt_t opts[] = {
         {"batch", "N", "rows per request (default 500, at most 5000)", NULL},
+        {"window", "N", "requests in flight at once (default 8, at most 64; 1: one at a time)",
+         NULL},
         {"rerun", NULL, "send every row again under new request ids (see --help)", NULL},
         {"wait", "SECONDS", "wait at most this long for the feed the rows depend on to catch "
          "up (default 60; 0: do not wait)", NULL},
@@ -688,13 +840,11 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
     const char *pos[2];
     int npos, exit_code = PCTL_EXIT_FAIL;
     s_import_t im = {0};
-    s_batch_t batch;
     FILE *f = NULL;
     csv_reader_t *reader = NULL;
     char nonce[33], err[CSV_ERR_LEN];
     csv_row_t row;
     csv_status_t st;
-    memset(&batch, 0, sizeof batch);
 
     int rc = pctl_args_parse(ctx, argc, argv, opts, pos, 2, 2, &npos);
     if (rc != 0)
@@ -710,6 +860,10 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
     if (pctl_opt(opts, "batch") &&
         (parse_uint64(pctl_opt(opts, "batch"), S_MAX_BATCH, &per_batch) != 0 || per_batch == 0))
         return pctl_usage_error(ctx, "--batch must be 1 to %d", S_MAX_BATCH);
+    uint64_t window = S_DEFAULT_WINDOW;
+    if (pctl_opt(opts, "window") &&
+        (parse_uint64(pctl_opt(opts, "window"), S_MAX_WINDOW, &window) != 0 || window == 0))
+        return pctl_usage_error(ctx, "--window must be 1 to %d", S_MAX_WINDOW);
     uint64_t wait_s = 60;
     if (pctl_opt(opts, "wait") && parse_uint64(pctl_opt(opts, "wait"), 3600, &wait_s) != 0)
         return pctl_usage_error(ctx, "--wait takes seconds, 0 to 3600");
@@ -727,10 +881,23 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
         goto done;
     }
     reader = csv_reader_new(f, 0, 0);
-    if (!reader || s_batch_init(&batch, im.kind, (size_t)per_batch) != 0) {
+    /* One batch per slot: the window holds at most `window` batches in
+     * flight, the last of them being filled. */
+    im.wcap = (size_t)window + 1;
+    im.win = calloc(im.wcap, sizeof *im.win);
+    int ok = reader && im.win;
+    for (size_t k = 0; ok && k < im.wcap; k++)
+        ok = s_batch_init(&im.win[k].b, im.kind, (size_t)per_batch) == 0;
+    if (!ok) {
         pctl_fail(ctx, "out of memory");
         goto done;
     }
+    im.t0 = im.last_line = s_mono();
+    im.progress = 1;
+    im.f = f;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
+        im.size = (long)sb.st_size;
     const rows_kind_info_t *info = rows_kind_info(im.kind);
     /* Completely empty lines are not rows (FORMATS.md), before the header too. */
     while ((st = csv_reader_next(reader, &row)) == CSV_ROW && row.blank)
@@ -786,7 +953,7 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             /* After CSV_FATAL the rest of the file cannot be read; what was
              * read still goes. */
             fatal = st == CSV_FATAL;
-            if (s_local_reject(&im, &batch, row.line, "", "INVALID_ARGUMENT",
+            if (s_local_reject(&im, s_cur(&im), row.line, "", "INVALID_ARGUMENT",
                                csv_reader_error(reader)) != 0)
                 stopped = 1;
             if (fatal)
@@ -801,22 +968,22 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             char msg[ROWS_ERR_LEN];
             snprintf(msg, sizeof msg, "row has %zu fields, expected %zu (%s)", row.ncells, ncols,
                      info->title);
-            if (s_local_reject(&im, &batch, row.line, key, "INVALID_ARGUMENT", msg) != 0)
+            if (s_local_reject(&im, s_cur(&im), row.line, key, "INVALID_ARGUMENT", msg) != 0)
                 stopped = 1;
             continue;
         }
         if (rows_parse(im.kind, cells, row.ncells, &v, &e) != 0) {
-            if (s_local_reject(&im, &batch, row.line, key, e.code, e.message) != 0)
+            if (s_local_reject(&im, s_cur(&im), row.line, key, e.code, e.message) != 0)
                 stopped = 1;
             continue;
         }
-        if (!batch.hash &&
-            !(batch.hash = pctl_import_hash_new(im.kind, im.batches, im.nonce))) {
+        if (!s_cur(&im)->hash &&
+            !(s_cur(&im)->hash = pctl_import_hash_new(im.kind, im.sent, im.nonce))) {
             pctl_fail(ctx, "out of memory");
             stopped = 1;
             break;
         }
-        ProtobufCMessage *m = s_build(&batch, row.cells, &v);
+        ProtobufCMessage *m = s_build(s_cur(&im), row.cells, &v);
         char *kcopy = strdup(key);
         if (!m || !kcopy) {
             free(m);
@@ -825,14 +992,14 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
             stopped = 1;
             break;
         }
-        pctl_import_hash_row(batch.hash, cells, row.ncells, NULL);
-        batch.lines[batch.n] = row.line;
-        batch.keys[batch.n] = kcopy;
-        batch.msgs[batch.n++] = m;
-        if (batch.n == batch.cap && s_send(&im, &batch) != 0)
+        pctl_import_hash_row(s_cur(&im)->hash, cells, row.ncells, NULL);
+        s_cur(&im)->lines[s_cur(&im)->n] = row.line;
+        s_cur(&im)->keys[s_cur(&im)->n] = kcopy;
+        s_cur(&im)->msgs[s_cur(&im)->n++] = m;
+        if (s_cur(&im)->n == s_cur(&im)->cap && s_send(&im, s_cur(&im)) != 0)
             stopped = 1;
     }
-    if (!stopped && s_send(&im, &batch) != 0)
+    if (!stopped && (s_send(&im, s_cur(&im)) != 0 || s_flush(&im) != 0))
         stopped = 1;
     if (im.tty)
         fprintf(stderr, "\r\033[K");
@@ -847,7 +1014,11 @@ int pctl_import_run(pctl_ctx_t *ctx, int argc, char **argv)
                      "answers; after fixing a cause outside this file, use --rerun)\n");
     exit_code = stopped || fatal || im.rejected ? PCTL_EXIT_FAIL : PCTL_EXIT_OK;
 done:
-    s_batch_free(&batch);
+    for (size_t k = 0; im.win && k < im.wcap; k++) {
+        codec_free(&im.win[k].reply);
+        s_batch_free(&im.win[k].b);
+    }
+    free(im.win);
     out_table_destroy(&im.rejects);
     pctl_conn_destroy(&im.conn);
     csv_reader_destroy(&reader);
