@@ -88,12 +88,15 @@ with tempfile.TemporaryDirectory() as tmp:
                                  os.path.join(tmp, "employers.txt")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = open(os.path.join(tmp, "hours.log"), "w")
-    server = subprocess.Popen([HOURS, "--data-dir", os.path.join(tmp, "data"),
-                               "--keys-dir", keys, "--endpoint", "tcp://127.0.0.1:%d" % api,
-                               "--feed-endpoint", "tcp://127.0.0.1:%d" % feed,
-                               "--invoice-feed", "tcp://127.0.0.1:%d" % invfeed,
-                               "--today", "2026-12-02"],
-                              stdout=log, stderr=log, env=env)
+
+    def start_hours():
+        return subprocess.Popen([HOURS, "--data-dir", os.path.join(tmp, "data"),
+                                 "--keys-dir", keys, "--endpoint", "tcp://127.0.0.1:%d" % api,
+                                 "--feed-endpoint", "tcp://127.0.0.1:%d" % feed,
+                                 "--invoice-feed", "tcp://127.0.0.1:%d" % invfeed,
+                                 "--today", "2026-12-02"],
+                                stdout=log, stderr=log, env=env)
+    server = start_hours()
     try:
         time.sleep(0.3)
         # ---- reference data, with bad rows of every origin
@@ -216,6 +219,44 @@ with tempfile.TemporaryDirectory() as tmp:
                            "--to", "2026-12-01", "--format", "csv", key="finance")
         ok(len(out.splitlines()) == N + 2, "one more record, no duplicates",
            len(out.splitlines()))
+
+        # ---- several batches in flight, pay-hours killed mid-import and
+        # restarted: payctl resends the unanswered batches under the same
+        # ids, so every row is stored once and none is lost.
+        rows2 = [["w%s%d" % (d + s_, i), "A%04dBC" % i, "C-0001", d, s_, "60", "",
+                  "ATTENDED", ""]
+                 for d, s_ in (("2026-11-30", "AM"), ("2026-11-30", "PM"),
+                               ("2026-12-02", "AM"))
+                 for i in range(N)]
+        write_csv(os.path.join(tmp, "hours2.csv"),
+                  "record_id,prisoner,contract,date,session,minutes,units,outcome,"
+                  "paid_absence".split(","), rows2)
+        e = dict(env, PAY_KEY_FILE=os.path.join(keys, "finance.key"))
+        imp = subprocess.Popen([PAYCTL, "import", "hours", "hours2.csv", "--batch", "2",
+                                "--window", "6", "--timeout-ms", "1500"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=e, cwd=tmp)
+        time.sleep(0.6)
+        running = imp.poll() is None
+        server.kill()
+        server.wait()
+        time.sleep(0.5)
+        server = start_hours()
+        out, err = imp.communicate(timeout=120)
+        ok(running, "pay-hours was killed while the import was still running")
+        ok(imp.returncode == 0 and "%d rows, %d accepted, 0 rejected" % (3 * N, 3 * N) in out,
+           "a windowed import survives pay-hours killed and restarted", (imp.returncode, out,
+                                                                          err))
+        counts = []
+        for d in ("2026-11-30", "2026-12-02"):
+            rc, o, _ = run("hours", "list", "--contract", "C-0001", "--from", d, "--to", d,
+                           "--format", "csv", key="finance")
+            counts.append(len(o.splitlines()) - 1)
+        ok(counts == [2 * N, N], "every row stored once: %d on 30 Nov, %d on 2 Dec"
+           % (2 * N, N), counts)
+        rc, o, err = run("import", "hours", "hours2.csv", "--window", "1", key="finance")
+        ok(rc == 0 and o == out, "the same file with --window 1: the same report, nothing added",
+           (o, out))
 
         # ---- single records
         rc, out, err = run("hours", "submit", "--record-id", "s1", "--prisoner", "A0003BC",
