@@ -128,6 +128,25 @@ def main():
                 bad.append("%s: no PaymentMeans" % d["number"])
         ok(not bad, "every invoice and credit note (%d) is UBL that passes the UBL 2.1 XSD, "
            "invoices with PaymentMeans" % len(docs), "\n".join(bad))
+        # ---- EN 16931 and Peppol BIS 3 schematron rules, when the rule files
+        # are at hand ($PAY_UBL_RULES: a folder of .sch files, not shipped)
+        rules = os.environ.get("PAY_UBL_RULES")
+        if rules:
+            checker = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                   "..", "scripts", "check-ubl-rules")
+            paths = [os.path.join(tmp, d["number"] + ".xml") for d in docs]
+            c = subprocess.run([checker, "--rules", rules] + paths,
+                               capture_output=True, text=True)
+            sys.stderr.write(c.stdout[-4000:] + c.stderr[-2000:])
+            keep = os.environ.get("PAY_UBL_KEEP")  # a folder to copy the documents to
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                for q in paths:
+                    shutil.copy(q, keep)
+            ok(c.returncode == 0, "every invoice and credit note (%d) passes the "
+               "schematron rules in %s" % (len(paths), rules), c.stdout[-3000:])
+        else:
+            ok(True, "# SKIP schematron rules: PAY_UBL_RULES is not set")
         eq(schemes.get("greenfurn"), {"0088"},
            "the employer without a VAT number is addressed by its registered endpoint")
         eq({e for e, s in schemes.items() if s == {"9932"}},
